@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install catalogs extract run test check eval clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Compile the gettext catalogs (.po -> .mo); the .mo files are built, never committed.
+catalogs: install
+	$(BIN)/pybabel compile -d locales -D messages --statistics 2>&1 | sed 's/^/  /'
+
+# After changing interface text in bot/: refresh the template and the translations.
+extract: install
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output \
+	  --project=helpline --copyright-holder="Helpline contributors" \
+	  -o locales/messages.pot bot
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching
+
+run: catalogs
+	$(BIN)/helpline serve --dev --host 127.0.0.1 --port 5000
+
+test: catalogs
+	$(BIN)/python -m pytest
+
+check: catalogs
+	$(BIN)/helpline check
+
+eval: install
+	$(BIN)/python tests/score.py tests/data/dev.jsonl -- $(BIN)/helpline classify
+
+clean:
+	rm -rf $(VENV) locales/*/LC_MESSAGES/*.mo

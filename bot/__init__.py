@@ -1,0 +1,91 @@
+"""The helpline bot: `create_app()` is the only place where things are wired together."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from .content import load as load_content
+from .conversation import Helpline
+from .store import SqliteStore
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message says which and what to do."""
+
+
+DEFAULTS = {
+    "CONTENT_DIR": str(ROOT / "content"),
+    "LOCALES_DIR": str(ROOT / "locales"),
+    "DATABASE": None,  # default: <instance folder>/helpline.sqlite3
+    "DEFAULT_LOCALE": "en",
+    "RETENTION_DAYS": 30,
+    "PUBLIC_URL": None,  # the URL Twilio calls, e.g. https://bot.example.org
+    "SMS_ENCODING": "auto",  # or "gsm7": replace á, “, – ... with GSM-7 characters
+    "DEV": False,  # local development: unsigned requests from loopback are accepted
+    "SECRET_KEY": None,
+    "TWILIO_AUTH_TOKEN": None,
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+}
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: settings from HELPLINE_* variables (or `test_config`), content,
+    catalogs and store loaded once, webhooks registered."""
+    app = Flask(__name__, instance_path=os.environ.get("HELPLINE_INSTANCE_PATH")
+                or str(ROOT / "instance"))
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_prefixed_env("HELPLINE")
+        app.config["TWILIO_AUTH_TOKEN"] = os.environ.get("TWILIO_AUTH_TOKEN")
+    else:
+        app.config.from_mapping(test_config)
+    _check_settings(app)
+
+    app.extensions["helpline"] = Helpline(
+        load_content(app.config["CONTENT_DIR"]), Path(app.config["LOCALES_DIR"]),
+        app.config["DEFAULT_LOCALE"], app.config["SMS_ENCODING"])
+    database = app.config["DATABASE"] or os.path.join(app.instance_path, "helpline.sqlite3")
+    app.extensions["helpline_store"] = SqliteStore(database, int(app.config["RETENTION_DAYS"]))
+
+    from . import webhooks
+
+    app.register_blueprint(webhooks.bp)
+    return app
+
+
+def _check_settings(app: Flask) -> None:
+    cfg = app.config
+    if cfg["SMS_ENCODING"] not in ("auto", "gsm7"):
+        raise ConfigError("HELPLINE_SMS_ENCODING must be 'auto' or 'gsm7'")
+    if cfg["DEV"]:
+        if not cfg["SECRET_KEY"]:
+            cfg["SECRET_KEY"] = _dev_secret(Path(app.instance_path))
+        if not cfg["TWILIO_AUTH_TOKEN"]:
+            log.warning("DEVELOPMENT MODE: no TWILIO_AUTH_TOKEN, so unsigned requests from "
+                        "this machine (loopback) are accepted. Never expose this server.")
+        return
+    if not cfg["SECRET_KEY"]:
+        raise ConfigError("HELPLINE_SECRET_KEY is not set. It keys the pseudonyms of phone "
+                          "numbers; set it to a long random value, e.g. "
+                          "`python3 -c 'import secrets; print(secrets.token_hex(32))'`, "
+                          "and keep it secret. (For local development: HELPLINE_DEV=1.)")
+    if not cfg["TWILIO_AUTH_TOKEN"]:
+        log.error("TWILIO_AUTH_TOKEN is not set: every webhook request will be refused (403).")
+
+
+def _dev_secret(instance: Path) -> str:
+    """A random development key kept in the instance folder, so memory survives restarts."""
+    path = instance / "dev-secret-key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,135 @@
+"""The `helpline` command: serve, chat, classify, check."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import DEFAULTS, ConfigError, create_app, i18n
+from .content import ContentError
+from .content import load as load_content
+from .conversation import Helpline, State
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _engine(content_dir: str | None = None) -> Helpline:
+    """The same engine the webhook uses, built from the same settings."""
+    content = load_content(content_dir or os.environ.get("HELPLINE_CONTENT_DIR")
+                           or DEFAULTS["CONTENT_DIR"])
+    return Helpline(content, Path(os.environ.get("HELPLINE_LOCALES_DIR")
+                                  or DEFAULTS["LOCALES_DIR"]),
+                    os.environ.get("HELPLINE_DEFAULT_LOCALE", DEFAULTS["DEFAULT_LOCALE"]),
+                    os.environ.get("HELPLINE_SMS_ENCODING", DEFAULTS["SMS_ENCODING"]))
+
+
+@click.group()
+def main() -> None:
+    """A know-your-rights SMS helpline bot (English and Spanish)."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--dev", is_flag=True, help="Local development: accept unsigned requests "
+              "from this machine. Only on a loopback address.")
+def serve(host: str, port: int, workers: int, dev: bool) -> None:
+    """Serve the webhooks with gunicorn (a production WSGI server)."""
+    from gunicorn.app.base import BaseApplication
+
+    if dev:
+        if host not in LOOPBACK_HOSTS:
+            raise click.UsageError("--dev serves only on a loopback address (127.0.0.1)")
+        os.environ["HELPLINE_DEV"] = "1"
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+    try:
+        app = create_app()
+    except (ConfigError, ContentError) as err:
+        raise click.ClickException(str(err)) from None
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("timeout", 30)
+            # The access log carries no query string, no body, no phone number.
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("access_log_format", '%(m)s %(U)s %(s)s %(M)sms')
+
+        def load(self):  # type: ignore[no-untyped-def]
+            return app
+
+    base = f"http://{host}:{port}"
+    click.echo(f"Helpline bot on {base}  (health: {base}/healthz)")
+    if dev:
+        click.secho("DEVELOPMENT MODE: unsigned requests from this machine are accepted.",
+                    fg="yellow", bold=True)
+        click.echo(f"Talk to it:  curl -d From=+13125550100 -d Body=hola {base}/sms\n"
+                   "        or:  .venv/bin/helpline chat")
+    Server().run()
+
+
+@main.command()
+@click.option("--lang", default=None, help="Start in this language (en, es).")
+def chat(lang: str | None) -> None:
+    """Talk to the bot in the terminal (Ctrl-D to leave)."""
+    bot = _engine()
+    state: State | None = State(i18n.negotiate([lang], bot.codes)) if lang else None
+    click.echo("Type a message as if texting the bot. Ctrl-D to leave.")
+    while True:
+        try:
+            text = input("> ")
+        except (EOFError, KeyboardInterrupt):
+            click.echo()
+            return
+        reply = bot.respond(text, state)
+        state = reply.state
+        click.secho(f"[{reply.intent}, {reply.locale}]", dim=True)
+        click.echo(reply.text if reply.text is not None else "(no reply: opted out)")
+
+
+@main.command()
+def classify() -> None:
+    """Read messages (one per line) on stdin; write one JSON object per line."""
+    bot = _engine()
+    stdin = open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False)
+    for line in stdin:
+        reply = bot.respond(line.rstrip("\r\n"), None)
+        sys.stdout.write(json.dumps({"intent": reply.intent, "locale": reply.locale},
+                                    ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+@main.command()
+def check() -> None:
+    """Validate content and catalogs; print every reply's length, encoding and segments."""
+    from . import sms
+    from .i18n import catalog_problems
+
+    try:
+        bot = _engine()
+    except ContentError as err:
+        for problem in err.problems:
+            click.echo(f"ERROR {problem}", err=True)
+        sys.exit(1)
+    problems = catalog_problems(Path(os.environ.get("HELPLINE_LOCALES_DIR")
+                                     or DEFAULTS["LOCALES_DIR"]), bot.codes,
+                                code_dir=Path(__file__).parent)
+    click.echo(f"{'reply':<12} {'locale':<6} {'chars':>5} {'encoding':<8} {'segments':>8}")
+    for name, code, text in bot.all_replies():
+        seg = sms.segments(text)
+        flag = "" if seg.count <= sms.MAX_SEGMENTS else "  TOO LONG"
+        click.echo(f"{name:<12} {code:<6} {len(text):>5} {seg.encoding:<8} {seg.count:>8}{flag}")
+        if flag:
+            problems.append(f"{name} ({code}): {seg.count} segments, the limit is "
+                            f"{sms.MAX_SEGMENTS}")
+    for problem in problems:
+        click.echo(f"ERROR {problem}", err=True)
+    sys.exit(1 if problems else 0)

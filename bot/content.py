@@ -1,0 +1,274 @@
+"""Load and validate the reviewed content (YAML) into frozen dataclasses.
+
+Content is what advocates write and review: replies, sources, review dates, keywords.
+Everything is checked once at start-up; a problem names the file and the key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import yaml
+
+from . import sms
+
+# The fixed intent ids: tests, tools and the eval set use them.
+INTENTS = (
+    "menu", "rights", "silent", "walk_away", "search", "door", "sign", "lawyer", "police",
+    "record", "hotline", "report", "detained", "language", "stop", "start", "privacy",
+    "forget", "thanks", "unknown",
+)
+# Intents whose reply text is interface text (gettext catalogs), not reviewed content.
+CATALOG_INTENTS = frozenset({"menu", "language", "stop", "start", "forget", "unknown"})
+CONTENT_INTENTS = tuple(i for i in INTENTS if i not in CATALOG_INTENTS)
+# Carrier opt-out and opt-in words: they act when they are the whole message.
+CARRIER_WORDS = MappingProxyType({
+    "stop": "stop", "stopall": "stop", "unsubscribe": "stop", "cancel": "stop",
+    "end": "stop", "quit": "stop", "start": "start", "unstop": "start",
+})
+
+FACTS_FILE = "facts.yaml"
+REPLIES_FILE = "replies.yaml"
+KEYWORDS_FILE = "keywords.yaml"
+
+
+class ContentError(Exception):
+    """Content that cannot be served; `problems` lists each as 'file: key: what'."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid content:\n  " + "\n  ".join(problems))
+
+
+@dataclass(frozen=True)
+class Fact:
+    value: str
+    what: str
+    source: str
+    reviewed: dt.date
+
+
+@dataclass(frozen=True)
+class Text:
+    """One intent's reviewed reply in one locale, placeholders already filled."""
+
+    reply: str
+    title: str | None
+    sources: tuple[str, ...]
+    reviewed: dt.date
+
+
+@dataclass(frozen=True)
+class LocaleContent:
+    code: str
+    service: str
+    texts: Mapping[str, Text]
+    keywords: Mapping[str, tuple[str, ...]]
+    abbreviations: Mapping[str, str]
+    stopwords: frozenset[str]
+    language_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Content:
+    directory: Path
+    facts: Mapping[str, Fact]
+    menu: Mapping[str, str]
+    priority: tuple[str, ...]
+    generic: frozenset[str]
+    locales: Mapping[str, LocaleContent] = field(default_factory=dict)
+
+    @property
+    def values(self) -> dict[str, str]:
+        return {name: fact.value for name, fact in self.facts.items()}
+
+
+class _Problems(list):
+    def add(self, file: str, key: str, what: str) -> None:
+        self.append(f"{file}: {key}: {what}")
+
+
+def _read(path: Path, problems: _Problems) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.add(str(path), "-", "file is missing")
+        return {}
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        problems.add(str(path), "-", f"not valid YAML: {err}".replace("\n", " "))
+        return {}
+    if not isinstance(data, dict):
+        problems.add(str(path), "-", "must be a mapping at the top level")
+        return {}
+    return data
+
+
+def _date(value: object, file: str, key: str, problems: _Problems) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    problems.add(file, key, f"reviewed must be a date like 2026-11-28, not {value!r}")
+    return dt.date.min
+
+
+def _load_facts(path: Path, problems: _Problems) -> tuple[dict, dict, tuple, frozenset]:
+    data, name = _read(path, problems), str(path)
+    facts = {}
+    for key, raw in (data.get("facts") or {}).items():
+        if not isinstance(raw, dict) or not str(raw.get("value", "")).strip():
+            problems.add(name, f"facts.{key}", "needs a value")
+            continue
+        if not raw.get("source"):
+            problems.add(name, f"facts.{key}", "needs a source")
+        reviewed = _date(raw.get("reviewed"), name, f"facts.{key}.reviewed", problems)
+        facts[key] = Fact(str(raw["value"]), str(raw.get("what", "")),
+                          str(raw.get("source", "")), reviewed)
+    menu = {str(k): v for k, v in (data.get("menu") or {}).items()}
+    for digit, intent in menu.items():
+        if intent not in INTENTS:
+            problems.add(name, f"menu.{digit}", f"unknown intent {intent!r}")
+    priority = tuple(data.get("priority") or ())
+    for intent in set(INTENTS) - set(priority) - {"unknown"}:
+        problems.add(name, "priority", f"intent {intent!r} is missing")
+    generic = frozenset(data.get("generic") or ())
+    for intent in (set(priority) | generic) - set(INTENTS):
+        problems.add(name, "priority", f"unknown intent {intent!r}")
+    return facts, menu, priority, generic
+
+
+def _placeholders(text: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+
+
+def _load_texts(path: Path, values: Mapping[str, str], menu_intents: set[str],
+                problems: _Problems) -> tuple[str, dict[str, Text]]:
+    data, name = _read(path, problems), str(path)
+    service = str(data.get("service") or "").strip()
+    if not service:
+        problems.add(name, "service", "the service's name is missing")
+    raw_intents = data.get("intents") or {}
+    texts: dict[str, Text] = {}
+    for intent in CONTENT_INTENTS:
+        raw, key = raw_intents.get(intent), f"intents.{intent}"
+        if not isinstance(raw, dict) or not str(raw.get("reply") or "").strip():
+            problems.add(name, key, "reply is missing")
+            continue
+        try:
+            unknown = _placeholders(raw["reply"]) - set(values)
+            reply = raw["reply"].strip().format_map(values)
+        except (ValueError, IndexError) as err:
+            problems.add(name, f"{key}.reply", f"braces are not a placeholder: {err}")
+            continue
+        except KeyError:
+            unknown = _placeholders(raw["reply"]) - set(values)
+        if unknown:
+            problems.add(name, f"{key}.reply", f"unknown fact(s) {sorted(unknown)}")
+            continue
+        segs = sms.segments(reply)
+        if segs.count > sms.MAX_SEGMENTS:
+            problems.add(name, f"{key}.reply", f"{segs.count} SMS segments ({segs.units} "
+                         f"{segs.encoding} units); the limit is {sms.MAX_SEGMENTS}")
+        sources = tuple(raw.get("sources") or ())
+        if not sources:
+            problems.add(name, f"{key}.sources", "list at least one source")
+        title = raw.get("title")
+        if intent in menu_intents and not title:
+            problems.add(name, f"{key}.title", "a menu entry needs a short title")
+        reviewed = _date(raw.get("reviewed"), name, f"{key}.reviewed", problems)
+        texts[intent] = Text(reply, title, sources, reviewed)
+    for intent in set(raw_intents) - set(CONTENT_INTENTS):
+        problems.add(name, f"intents.{intent}", "not an intent with reviewed content")
+    return service, texts
+
+
+def normal_words(text: str) -> tuple[str, ...]:
+    """Keywords are compared in the same normal form as messages."""
+    from .intents import normalise  # local: intents imports this module's constants
+
+    return tuple(normalise(text))
+
+
+def _load_keywords(path: Path, problems: _Problems) -> dict:
+    data, name = _read(path, problems), str(path)
+    raw = data.get("intents") or {}
+    keywords: dict[str, tuple[str, ...]] = {}
+    owner: dict[str, str] = {}
+    for intent in INTENTS:
+        entries = raw.get(intent) or ()
+        if not entries and intent != "unknown":  # unknown: optional phrases that shadow
+            problems.add(name, f"intents.{intent}", "no keywords")
+            continue
+        kept = []
+        for entry in entries:
+            words = _pattern(str(entry))
+            if not words:
+                problems.add(name, f"intents.{intent}", f"keyword {entry!r} has no letters")
+                continue
+            if words in owner and owner[words] != intent:
+                problems.add(name, f"intents.{intent}",
+                             f"keyword {entry!r} also belongs to {owner[words]}")
+            owner[words] = intent
+            for word in words.split():
+                if word.endswith("*") and len(word) < 4:
+                    problems.add(name, f"intents.{intent}",
+                                 f"{entry!r}: a word ending in * needs 3 letters before it")
+                target = CARRIER_WORDS.get(word.rstrip("*"))
+                if target and target != intent:
+                    problems.add(name, f"intents.{intent}",
+                                 f"carrier word {word!r} belongs only to {target}")
+            kept.append(words)
+        keywords[intent] = tuple(dict.fromkeys(kept))
+    for intent in set(raw) - set(INTENTS):
+        problems.add(name, f"intents.{intent}", "unknown intent")
+    abbreviations = {str(k).lower(): str(v).lower()
+                     for k, v in (data.get("abbreviations") or {}).items()}
+    stopwords = frozenset(w for s in data.get("stopwords") or () for w in normal_words(str(s)))
+    names = tuple(" ".join(normal_words(str(n))) for n in data.get("language_names") or ())
+    return {"keywords": keywords, "abbreviations": abbreviations,
+            "stopwords": stopwords, "language_names": names}
+
+
+def _pattern(entry: str) -> str:
+    """'Abogad*  de inmigración' -> 'abogad* de inmigracion' (normal form, stars kept)."""
+    out = []
+    for raw in entry.split():
+        star = raw.endswith("*")
+        words = normal_words(raw.rstrip("*"))
+        if words:
+            out.extend(words[:-1])
+            out.append(words[-1] + ("*" if star else ""))
+    return " ".join(out)
+
+
+def locale_codes(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir()
+                  if p.is_dir() and (p / REPLIES_FILE).exists())
+
+
+def load(directory: str | Path) -> Content:
+    """Read and validate a content folder; raise ContentError naming every problem."""
+    directory = Path(directory)
+    problems = _Problems()
+    if not directory.is_dir():
+        raise ContentError([f"{directory}: -: content folder not found "
+                            "(set HELPLINE_CONTENT_DIR)"])
+    facts, menu, priority, generic = _load_facts(directory / FACTS_FILE, problems)
+    values = {k: f.value for k, f in facts.items()}
+    locales = {}
+    codes = locale_codes(directory)
+    if not codes:
+        problems.add(str(directory), "-", f"no locale folder with {REPLIES_FILE}")
+    for code in codes:
+        service, texts = _load_texts(directory / code / REPLIES_FILE, values,
+                                     set(menu.values()) - {"menu"}, problems)
+        kw = _load_keywords(directory / code / KEYWORDS_FILE, problems)
+        locales[code] = LocaleContent(code=code, service=service,
+                                      texts=MappingProxyType(texts), **kw)
+    if problems:
+        raise ContentError(list(problems))
+    return Content(directory, MappingProxyType(facts), MappingProxyType(menu), priority,
+                   generic, MappingProxyType(locales))

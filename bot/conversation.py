@@ -1,0 +1,174 @@
+"""The heart of the bot: `respond(text, state) -> Reply`, with no Flask and no Twilio.
+
+A table of small handlers, one per intent that needs more than its reviewed reply.
+Interface text (menu framing, fallback, confirmations) comes from the gettext catalog of
+the reply's locale; rights content comes from the reviewed content files.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from . import i18n, sms
+from .content import CONTENT_INTENTS, Content
+from .intents import Match, Matcher
+
+
+@dataclass(frozen=True)
+class State:
+    """What is remembered about one sender: nothing more."""
+
+    locale: str | None = None
+    opted_out: bool = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str | None  # None: send nothing (an empty <Response/>)
+    intent: str
+    locale: str
+    state: State | None  # what to remember; None: forget the sender entirely
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """What a handler sees."""
+
+    match: Match
+    locale: str
+    state: State
+    _: Callable[[str], str]
+
+
+class Helpline:
+    """Content, matcher and catalogs, loaded once; `respond` is pure."""
+
+    def __init__(self, content: Content, locales_dir: Path, default_locale: str = "en",
+                 encoding: str = "auto"):
+        self.content = content
+        self.matcher = Matcher(content)
+        self.codes = tuple(content.locales)
+        self.default = i18n.negotiate([default_locale], self.codes) or self.codes[0]
+        self.catalogs: Mapping[str, gettext.NullTranslations] = i18n.load_catalogs(
+            locales_dir, self.codes)
+        self.gsm7 = encoding == "gsm7"
+        self.facts = content.values
+
+    # -- the one entry point -------------------------------------------------------------
+    def respond(self, text: str, state: State | None = None) -> Reply:
+        state = state or State()
+        match = self.matcher.match(text)
+        if state.opted_out and match.intent != "start":
+            return Reply(None, match.intent, state.locale or self.default, state)
+        locale = match.locale or state.locale or self.default
+        turn = _Turn(match, locale, state, self.catalogs[locale].gettext)
+        handler = HANDLERS.get(match.intent, _reviewed)
+        reply = handler(self, turn)
+        if reply.text is not None and self.gsm7:
+            reply = replace(reply, text=sms.to_gsm7(reply.text))
+        return reply
+
+    # -- texts every handler may need -------------------------------------------------
+    def fill(self, template: str, **extra: str) -> str:
+        return template.format(**self.facts, **extra)
+
+    def menu(self, locale: str) -> str:
+        _ = self.catalogs[locale].gettext
+        loc = self.content.locales[locale]
+        lines = [self.fill(_("{service}. Reply with a number:"), service=loc.service)]
+        for digit, intent in self.content.menu.items():
+            if intent in loc.texts and loc.texts[intent].title:
+                lines.append(f"{digit} {loc.texts[intent].title}")
+        lines.append(self.fill(_("Urgent? Call {hotline_name} ({hotline}).")))
+        lines.extend(self.switch_lines(exclude=locale))
+        lines.append(_("Text STOP to stop. Msg & data rates may apply."))
+        return "\n".join(lines)
+
+    def switch_lines(self, exclude: str | None = None) -> list[str]:
+        """'Español: escriba ESPAÑOL', each in its own language, from CLDR names."""
+        out = []
+        for code in self.codes:
+            if code != exclude:
+                name = i18n.language_name(code)
+                template = self.catalogs[code].gettext("{language}: reply {keyword}")
+                out.append(template.format(language=name, keyword=name.upper()))
+        return out
+
+    def error_text(self, locale: str | None) -> str:
+        """The apology sent when anything fails inside: always with the hotline."""
+        _ = self.catalogs.get(locale or self.default, gettext.NullTranslations()).gettext
+        return self.fill(_("Sorry, something went wrong. For help now, call "
+                           "{hotline_name} ({hotline})."))
+
+    def all_replies(self) -> list[tuple[str, str, str]]:
+        """(name, locale, text) for every reply the bot can send: for `helpline check`."""
+        out = []
+        for code in self.codes:
+            for intent in CONTENT_INTENTS:
+                out.append((intent, code, self.content.locales[code].texts[intent].reply))
+            for name, intent, target in (("menu", "menu", None), ("unknown", "unknown", None),
+                                         ("forget", "forget", None),
+                                         ("language", "language", code),
+                                         ("language?", "language", None)):
+                match = Match(intent, code, target)
+                reply = HANDLERS[intent](self, _Turn(match, code, State(code),
+                                                     self.catalogs[code].gettext))
+                out.append((name, code, reply.text or ""))
+            out.append(("error", code, self.error_text(code)))
+        return out
+
+
+# -- handlers: one small function per intent that is more than its reviewed reply ------
+def _reviewed(bot: Helpline, t: _Turn) -> Reply:
+    text = bot.content.locales[t.locale].texts[t.match.intent].reply
+    return Reply(text, t.match.intent, t.locale, replace(t.state, locale=t.locale))
+
+
+def _menu(bot: Helpline, t: _Turn) -> Reply:
+    return Reply(bot.menu(t.locale), t.match.intent, t.locale, replace(t.state, locale=t.locale))
+
+
+def _unknown(bot: Helpline, t: _Turn) -> Reply:
+    text = bot.fill(t._("Sorry, I did not understand. Text MENU for the options, or call "
+                        "{hotline_name} ({hotline}) to talk to a person."))
+    return Reply(text, "unknown", t.locale, replace(t.state, locale=t.locale))
+
+
+def _language(bot: Helpline, t: _Turn) -> Reply:
+    target = t.match.target
+    if target is None:  # "idioma?", "language": offer the choice, each in its own words
+        text = "\n".join(bot.switch_lines())
+        return Reply(text, "language", t.locale, t.state)
+    _ = bot.catalogs[target].gettext
+    text = bot.fill(_("OK, I will answer in {language}. Text MENU for the options."),
+                    language=i18n.language_name(target, target).lower())
+    return Reply(text, "language", target, replace(t.state, locale=target))
+
+
+def _stop(bot: Helpline, t: _Turn) -> Reply:
+    # The carrier confirms the opt-out itself; we send nothing, now or later.
+    return Reply(None, "stop", t.locale, replace(t.state, opted_out=True))
+
+
+def _start(bot: Helpline, t: _Turn) -> Reply:
+    return Reply(bot.menu(t.locale), "start", t.locale,
+                 replace(t.state, opted_out=False, locale=t.locale))
+
+
+def _forget(bot: Helpline, t: _Turn) -> Reply:
+    text = bot.fill(t._("Done: we deleted what this service kept about you (your language "
+                        "choice). We never keep your messages. Hotline: {hotline}"))
+    return Reply(text, "forget", t.locale, None)
+
+
+HANDLERS: dict[str, Callable[[Helpline, _Turn], Reply]] = {
+    "menu": _menu,
+    "unknown": _unknown,
+    "language": _language,
+    "stop": _stop,
+    "start": _start,
+    "forget": _forget,
+}

@@ -1,0 +1,83 @@
+"""Thin HTTP adapters: check the signature, call `respond`, wrap the reply in TwiML."""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+
+from flask import Blueprint, Response, abort, current_app, request
+from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.twiml.messaging_response import MessagingResponse
+
+from .conversation import Helpline
+from .intents import MAX_CHARS
+from .store import SqliteStore, pseudonym
+
+bp = Blueprint("webhooks", __name__)
+log = logging.getLogger(__name__)
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
+
+
+def twiml(text: str | None) -> Response:
+    reply = MessagingResponse()
+    if text:
+        reply.message(text)
+    return Response(str(reply), mimetype="application/xml")
+
+
+def signed_url() -> str:
+    """The URL Twilio signed: HELPLINE_PUBLIC_URL's origin (behind a proxy) + this path."""
+    public = current_app.config["PUBLIC_URL"]
+    if not public:
+        return request.url
+    query = request.query_string.decode("latin-1")
+    return public.rstrip("/") + request.path + (f"?{query}" if query else "")
+
+
+def is_signed() -> bool:
+    token = current_app.config["TWILIO_AUTH_TOKEN"]
+    if not token:
+        return bool(current_app.config["DEV"]) and request.remote_addr in LOOPBACK
+    signature = request.headers.get("X-Twilio-Signature", "")
+    algorithm = get_signature_algorithm(
+        request.headers.get("X-Twilio-Webhooks-Signature-Settings"))
+    return bool(signature) and RequestValidator(token).validate(
+        signed_url(), request.form, signature, algorithm)
+
+
+@bp.post("/sms")
+def sms() -> Response:
+    started = time.perf_counter()
+    if not is_signed():
+        log.warning("refused an unsigned or wrongly signed request (403)")
+        abort(403)
+    sender = request.form.get("From", "").strip()
+    if not sender:
+        abort(400, "missing From")
+    bot: Helpline = current_app.extensions["helpline"]
+    store: SqliteStore = current_app.extensions["helpline_store"]
+    locale = None
+    try:
+        key = pseudonym(current_app.config["SECRET_KEY"].encode(), sender)
+        state = store.get(key)
+        locale = state.locale if state else None
+        reply = bot.respond(request.form.get("Body", "")[:MAX_CHARS], state)
+        if reply.state is None:
+            store.delete(key)
+        else:
+            store.put(key, reply.state)
+    except Exception as err:  # the texter still gets the hotline number
+        # The type and the code path only: an exception's message could quote input.
+        log.error("reply failed: %s\n%s", type(err).__name__,
+                  "".join(traceback.format_tb(err.__traceback__)))
+        return twiml(bot.error_text(locale))
+    log.info("sms intent=%s locale=%s channel=%s ms=%.1f", reply.intent, reply.locale,
+             "whatsapp" if sender.startswith("whatsapp:") else "sms",
+             (time.perf_counter() - started) * 1000)
+    return twiml(reply.text)
+
+
+@bp.get("/healthz")
+def healthz() -> dict:
+    return {"status": "ok"}
