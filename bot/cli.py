@@ -96,14 +96,21 @@ def chat(lang: str | None) -> None:
 
 
 @main.command()
-def classify() -> None:
-    """Read messages (one per line) on stdin; write one JSON object per line."""
+@click.option("--explain", is_flag=True, help="Also show the words seen and each intent's "
+              "score (for editing keywords).")
+def classify(explain: bool) -> None:
+    """Read messages (one per line) on stdin; write one JSON object per line.
+
+    Each line is a new sender with nothing remembered."""
     bot = _engine()
     stdin = open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False)
     for line in stdin:
-        reply = bot.respond(line.rstrip("\r\n"), None)
-        sys.stdout.write(json.dumps({"intent": reply.intent, "locale": reply.locale},
-                                    ensure_ascii=False) + "\n")
+        text = line.rstrip("\r\n")
+        reply = bot.respond(text, None)
+        out: dict[str, object] = {"intent": reply.intent, "locale": reply.locale}
+        if explain:
+            out.update(text=text, **bot.matcher.explain(text))
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     sys.stdout.flush()
 
 

@@ -72,6 +72,10 @@ class LocaleContent:
     abbreviations: Mapping[str, str]
     stopwords: frozenset[str]
     language_names: tuple[str, ...]
+    classes: Mapping[str, frozenset[str]]  # word classes: "agent" -> {"migra", "ice", ...}
+    numbers: Mapping[str, str]  # number words for the menu: "uno" -> "1"
+    negations: frozenset[str]  # "no", "not": "no hablo inglés" asks for no English
+    menu_words: frozenset[str]  # words that may stand beside a menu digit: "opción 4"
 
 
 @dataclass(frozen=True)
@@ -192,50 +196,92 @@ def normal_words(text: str) -> tuple[str, ...]:
     return tuple(normalise(text))
 
 
+def _strings(value: object, file: str, key: str, problems: _Problems) -> list[str]:
+    """A YAML list of words. YAML reads a bare `no`, `on` or `yes` as true/false, which
+    would silently become the word "false": those must be quoted."""
+    items = value if isinstance(value, list) else [] if value is None else [value]
+    out = []
+    for item in items:
+        if isinstance(item, bool) or item is None:
+            problems.add(file, key, f"{item!r} is not a word: put quotes around it "
+                         "('no', 'on', 'yes' need them in YAML)")
+        else:
+            out.append(str(item))
+    return out
+
+
 def _load_keywords(path: Path, problems: _Problems) -> dict:
     data, name = _read(path, problems), str(path)
+    classes = {}
+    for cls, members in (data.get("classes") or {}).items():
+        kept = frozenset(_pattern(m) for m in _strings(members, name, f"classes.{cls}", problems)
+                         if _pattern(m))
+        if not kept or any(" " in m for m in kept):
+            problems.add(name, f"classes.{cls}", "list single words (a trailing * is allowed)")
+        classes[str(cls)] = kept
     raw = data.get("intents") or {}
     keywords: dict[str, tuple[str, ...]] = {}
     owner: dict[str, str] = {}
     for intent in INTENTS:
-        entries = raw.get(intent) or ()
+        entries = _strings(raw.get(intent), name, f"intents.{intent}", problems)
         if not entries and intent != "unknown":  # unknown: optional phrases that shadow
             problems.add(name, f"intents.{intent}", "no keywords")
             continue
         kept = []
         for entry in entries:
             words = _pattern(str(entry))
-            if not words:
-                problems.add(name, f"intents.{intent}", f"keyword {entry!r} has no letters")
+            where = f"intents.{intent}"
+            if not words.replace("+", "").strip() or words.startswith("+") or words.endswith("+"):
+                problems.add(name, where, f"keyword {entry!r} has no letters or a stray +")
                 continue
             if words in owner and owner[words] != intent:
-                problems.add(name, f"intents.{intent}",
-                             f"keyword {entry!r} also belongs to {owner[words]}")
+                problems.add(name, where, f"keyword {entry!r} also belongs to {owner[words]}")
             owner[words] = intent
-            for word in words.split():
-                if word.endswith("*") and len(word) < 4:
-                    problems.add(name, f"intents.{intent}",
-                                 f"{entry!r}: a word ending in * needs 3 letters before it")
+            first = words.split()[0]
+            if first.endswith("*") and len(first) < 4:
+                problems.add(name, where, f"{entry!r}: a first word ending in * needs 3 "
+                             "letters before the *")
+            for word in words.replace("+", " ").split():
+                if word.startswith("@") and word[1:] not in classes:
+                    problems.add(name, where, f"{entry!r}: no class <{word[1:]}> under classes")
                 target = CARRIER_WORDS.get(word.rstrip("*"))
                 if target and target != intent:
-                    problems.add(name, f"intents.{intent}",
-                                 f"carrier word {word!r} belongs only to {target}")
+                    problems.add(name, where, f"carrier word {word!r} belongs only to {target}")
             kept.append(words)
         keywords[intent] = tuple(dict.fromkeys(kept))
     for intent in set(raw) - set(INTENTS):
         problems.add(name, f"intents.{intent}", "unknown intent")
     abbreviations = {str(k).lower(): str(v).lower()
                      for k, v in (data.get("abbreviations") or {}).items()}
-    stopwords = frozenset(w for s in data.get("stopwords") or () for w in normal_words(str(s)))
-    names = tuple(" ".join(normal_words(str(n))) for n in data.get("language_names") or ())
-    return {"keywords": keywords, "abbreviations": abbreviations,
-            "stopwords": stopwords, "language_names": names}
+    def words(key: str) -> frozenset[str]:
+        return frozenset(w for s in _strings(data.get(key), name, key, problems)
+                         for w in normal_words(s))
+
+    stopwords = words("stopwords")
+    names = tuple(" ".join(normal_words(n))
+                  for n in _strings(data.get("language_names"), name, "language_names", problems))
+    numbers = {" ".join(normal_words(str(k))): str(v)
+               for k, v in (data.get("numbers") or {}).items()}
+    negations = words("negations")
+    return {"keywords": keywords, "abbreviations": abbreviations, "stopwords": stopwords,
+            "negations": negations,
+            "menu_words": words("menu_words"),
+            "language_names": names, "classes": MappingProxyType(classes),
+            "numbers": MappingProxyType(numbers)}
 
 
 def _pattern(entry: str) -> str:
-    """'Abogad*  de inmigración' -> 'abogad* de inmigracion' (normal form, stars kept)."""
+    """'Abogad*  de inmigración' -> 'abogad* de inmigracion'; '<agent> + esquina' ->
+    '@agent + esquina':
+    the normal form of messages, with stars, classes and plus signs left in place."""
     out = []
-    for raw in entry.split():
+    for raw in entry.replace("+", " + ").split():
+        if raw == "+":
+            out.append(raw)
+            continue
+        if raw.startswith("<") and raw.endswith(">") and raw[1:-1].isidentifier():
+            out.append("@" + raw[1:-1])  # a word class
+            continue
         star = raw.endswith("*")
         words = normal_words(raw.rstrip("*"))
         if words:

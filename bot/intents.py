@@ -1,19 +1,24 @@
 """Understand a text: normalise it, tell its language, and match it to an intent.
 
-Everything the matcher knows comes from the content files (keywords, phrases,
-abbreviations, stopwords, priorities); this module holds only the mechanism:
+Everything the matcher knows comes from the content files (keywords, phrases, word
+classes, abbreviations, stopwords, priorities); this module holds only the mechanism:
 
-1. normalise: case, accents, punctuation, emoji and letters repeated 3+ times go;
-2. shorthand is expanded ("q" -> "que", "pls" -> "please");
-3. a word no keyword knows is corrected to the nearest keyword word when one is a single
-   edit away (two for long words) -- fuzzy matching runs only when exact matching misses;
-4. every keyword or phrase found adds its length in words to its intent's score; the
-   highest score wins, ties go to the higher priority, and generic intents (menu, thanks,
-   language) count only when nothing specific matched.
+1. normalise: case, accents, apostrophes, punctuation, emoji and letters repeated three
+   or more times go ("¡¡AYUDAAA!!" -> "ayuda");
+2. texting shorthand is expanded ("q" -> "que", "pls" -> "please");
+3. a word no keyword knows is corrected to the nearest known word when one is a single
+   edit away (two for long words): fuzzy matching runs only when exact matching misses;
+4. keywords are found: a word, a word start (`abogad*`), a class of words (`@agent`), a
+   phrase of those in order, or parts joined by `+` that may stand anywhere;
+5. the longest matches are taken first and use up their words; each intent adds up the
+   weight of what it found (a content word 1, a stopword 0.2); the highest wins, ties go
+   to the higher priority, and generic intents (menu, thanks, language) win only when
+   nothing specific matched or they found much more.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections import defaultdict
@@ -27,6 +32,8 @@ from rapidfuzz.process import extractOne
 from .content import CARRIER_WORDS, Content
 
 MAX_CHARS = 1600  # Twilio's own limit on a message body; longer input is cut first
+STOPWORD_WEIGHT = 0.2
+GENERIC_MARGIN = 2.0
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 _APOSTROPHES = re.compile(r"(?<=[a-z])['\u2019](?=[a-z])")
@@ -53,21 +60,72 @@ class Match:
 @dataclass(frozen=True)
 class _Pattern:
     intent: str
-    words: tuple[str, ...]  # a trailing "*" on a word matches any ending
-
-    @property
-    def weight(self) -> int:
-        return len(self.words)
+    parts: tuple[tuple[str, ...], ...]  # one part: a phrase; several: all, anywhere
+    weight: float
 
 
-def _word_matches(pattern: str, word: str) -> bool:
-    if pattern.endswith("*"):
-        return word.startswith(pattern[:-1])
-    return word == pattern
+class _Words:
+    """One message's words and, for each, the keyword tests it passes."""
+
+    def __init__(self, words: list[str], classes_of: dict[str, set[str]]):
+        self.words = words
+        self.classes = [classes_of.get(w, set()) for w in words]
+
+    def passes(self, test: str, i: int) -> bool:
+        word = self.words[i]
+        if test[0] == "@":
+            return test in self.classes[i]
+        if test[-1] == "*":
+            return word.startswith(test[:-1])
+        return word == test
+
+    def phrase_at(self, phrase: tuple[str, ...], i: int) -> bool:
+        return i + len(phrase) <= len(self.words) and all(
+            self.passes(test, i + k) for k, test in enumerate(phrase))
+
+    def find(self, phrase: tuple[str, ...], avoid: set[int]) -> set[int] | None:
+        for i in range(len(self.words)):
+            span = set(range(i, i + len(phrase)))
+            if not span & avoid and self.phrase_at(phrase, i):
+                return span
+        return None
+
+
+class _Letters:
+    """Character trigrams of each language, learnt from its own reviewed content: they
+    tell the language of words no keyword list knows ("vendo tamales" is Spanish)."""
+
+    def __init__(self, texts: Mapping[str, Iterable[str]]):
+        self.logp: dict[str, dict[str, float]] = {}
+        self.floor: dict[str, float] = {}
+        for code, words in texts.items():
+            counts: dict[str, int] = defaultdict(int)
+            for word in words:
+                for gram in self.grams(word):
+                    counts[gram] += 1
+            total, kinds = sum(counts.values()), len(counts) + 1
+            self.logp[code] = {g: math.log((n + 1) / (total + kinds)) for g, n in counts.items()}
+            self.floor[code] = math.log(1 / (total + kinds))
+
+    @staticmethod
+    def grams(word: str) -> list[str]:
+        padded = f" {word} "
+        return [padded[i:i + 3] for i in range(len(padded) - 2)]
+
+    def guess(self, words: Iterable[str], margin: float = 1.0) -> str | None:
+        grams = [g for w in words if not w.isdigit() for g in self.grams(w)]
+        if len(grams) < 4:
+            return None
+        score = {code: sum(lp.get(g, self.floor[code]) for g in grams) / len(grams)
+                 for code, lp in self.logp.items()}
+        ranked = sorted(score, key=score.__getitem__, reverse=True)
+        if len(ranked) > 1 and score[ranked[0]] - score[ranked[1]] < margin / len(grams) ** 0.5:
+            return None
+        return ranked[0]
 
 
 class Matcher:
-    """Built once from the content; `match()` is pure and fast."""
+    """Built once from the content; `match()` is pure."""
 
     def __init__(self, content: Content):
         self.menu = dict(content.menu)
@@ -75,55 +133,74 @@ class Matcher:
         self.generic = content.generic
         self.abbreviations: dict[str, list[str]] = {}
         self.phrase_abbreviations: list[tuple[str, str]] = []
-        self.lexicon: dict[str, set[str]] = {}
+        self.numbers: dict[str, str] = {}
+        self.menu_words: set[str] = set()
         self.names: dict[tuple[str, ...], str] = {}
-        patterns: dict[_Pattern, None] = {}  # the same keyword in two locales counts once
+        self.class_words: dict[str, set[str]] = defaultdict(set)  # "@agent" -> {"migra", "ice*"}
+        self.lexicon: dict[str, set[str]] = {}  # locale -> exact words and stems* it knows
+        stopwords: set[str] = set()
+        entries: dict[tuple[str, str], None] = {}
         for code, loc in content.locales.items():
             for short, long in loc.abbreviations.items():
                 if _NOT_WORD.search(short):
                     self.phrase_abbreviations.append((short, f" {long} "))
                 else:
                     self.abbreviations[short] = long.split()
-            words = set(loc.stopwords)
-            for intent, entries in loc.keywords.items():
-                for entry in entries:
-                    pat = _Pattern(intent, tuple(entry.split()))
-                    patterns[pat] = None
-                    words.update(w for w in pat.words if not w.endswith("*"))
+            self.numbers.update(loc.numbers)
+            self.menu_words.update(loc.menu_words)
+            for name, members in loc.classes.items():
+                self.class_words["@" + name].update(members)
+            lexicon = set(loc.stopwords) | {m for ms in loc.classes.values() for m in ms}
+            for intent, keywords in loc.keywords.items():
+                for entry in keywords:
+                    entries[(intent, entry)] = None  # the same keyword in two locales: once
+                    lexicon.update(t for t in entry.replace("+", " ").split() if t[0] != "@")
+            lexicon.update(loc.numbers)
             for name in loc.language_names:
                 self.names[tuple(name.split())] = code
-            self.lexicon[code] = words
+            self.lexicon[code] = lexicon
+            stopwords |= loc.stopwords
         for code in content.locales:
             for other in content.locales:  # CLDR: "español", "Spanish", "inglés", ...
                 name = Locale.parse(code).get_display_name(other) or code
                 self.names[tuple(normalise(name))] = code
-        self._index(patterns)
-        self._language_words()
+                self.lexicon[other].update(normalise(name))  # "inglés" is a Spanish word
+        self.stopwords = frozenset(stopwords)
+        self.negations = frozenset(w for loc in content.locales.values() for w in loc.negations)
+        self.letters = _Letters({
+            code: [w for t in loc.texts.values() for w in normalise(t.reply)]
+            + [w.strip("*") for w in self.lexicon[code] if w[0] != "@"]
+            for code, loc in content.locales.items()})
+        self.patterns = [self._pattern(intent, entry) for intent, entry in entries]
+        self._index()
 
-    def _index(self, patterns: Iterable[_Pattern]) -> None:
-        self.exact: dict[str, list[_Pattern]] = defaultdict(list)
-        self.prefixes: dict[str, list[tuple[str, _Pattern]]] = defaultdict(list)
-        self._corrections: dict[str, str] = {}
-        for pat in patterns:
-            first = pat.words[0]
-            if first.endswith("*"):  # stems are at least 3 letters (content checks it)
-                self.prefixes[first[:3]].append((first[:-1], pat))
+    def _pattern(self, intent: str, entry: str) -> _Pattern:
+        """A phrase weighs what its words weigh; parts joined by + weigh what the heaviest
+        part weighs: together they say what the message is about without adding up."""
+        parts = tuple(tuple(part.split()) for part in entry.split("+"))
+        weights = [sum(STOPWORD_WEIGHT if t in self.stopwords else 1.0 for t in part)
+                   for part in parts]
+        return _Pattern(intent, parts, max(weights))
+
+    def _index(self) -> None:
+        self.by_first: dict[str, list[_Pattern]] = defaultdict(list)  # word or @class
+        self.by_stem: dict[str, list[tuple[str, _Pattern]]] = defaultdict(list)
+        for pat in self.patterns:
+            first = pat.parts[0][0]
+            if first.endswith("*"):  # stems have 3 letters at least (content checks it)
+                self.by_stem[first[:3]].append((first[:-1], pat))
             else:
-                self.exact[first].append(pat)
-        self.vocabulary = sorted({w for lex in self.lexicon.values() for w in lex}
-                                 | {w for n in self.names for w in n})
-        self.stems = sorted({s for group in self.prefixes.values() for s, _ in group
-                             if len(s) >= 6})
-        self.known = set(self.vocabulary)
-
-    def _language_words(self) -> None:
-        """Words that tell one language from the other: in one lexicon only."""
-        counts: dict[str, int] = defaultdict(int)
-        for words in self.lexicon.values():
-            for w in words:
-                counts[w] += 1
-        self.telling = {code: {w for w in words if counts[w] == 1 and not w.isdigit()}
-                        for code, words in self.lexicon.items()}
+                self.by_first[first].append(pat)
+        everything = set().union(*self.lexicon.values()) | set(CARRIER_WORDS)
+        self.known = {w for w in everything if not w.endswith("*")}
+        self.stems = sorted({w[:-1] for w in everything if w.endswith("*") and len(w) > 5})
+        self.all_stems = [w[:-1] for w in everything if w.endswith("*")]
+        self.vocabulary = sorted(self.known)
+        self._corrections: dict[str, str] = {}
+        # Which locales each keyword test belongs to, to tell the language of a message.
+        self.locale_tests = {code: ({w for w in lex if not w.endswith("*")},
+                                    tuple(w[:-1] for w in lex if w.endswith("*")))
+                             for code, lex in self.lexicon.items()}
 
     # -- the steps ---------------------------------------------------------------------
     def words(self, text: str) -> list[str]:
@@ -138,84 +215,126 @@ class Matcher:
     def _correct(self, word: str) -> str:
         cached = self._corrections.get(word)
         if cached is None:
-            cached = self._corrections[word] = self._nearest(word)
-            if len(self._corrections) > 50_000:  # bounded: texts can be anything
+            cached = self._nearest(word)
+            if len(self._corrections) > 50_000:  # bounded: texts can hold anything
                 self._corrections.clear()
+            self._corrections[word] = cached
         return cached
 
     def _nearest(self, word: str) -> str:
-        if word in self.known or len(word) < 5 or word.isdigit() or self._prefixed(word):
+        if (word in self.known or len(word) < 5 or word.isdigit()
+                or any(word.startswith(s) for s in self.all_stems)):
             return word
         limit = 1 if len(word) < 9 else 2
         best = extractOne(word, self.vocabulary, scorer=OSA.distance, score_cutoff=limit)
         if best is not None:
             return best[0]
-        for stem in self.stems:  # a typo inside a stem: "abogaod" -> "abogad" + "od"
-            if OSA.distance(word[:len(stem)], stem) <= 1:
-                return stem + word[len(stem):]
+        for stem in self.stems:  # a typo inside a stem: "abogdo" -> "abogad" + "o"
+            for cut in (len(stem) - 1, len(stem), len(stem) + 1):
+                if OSA.distance(word[:cut], stem) <= 1:
+                    return stem + word[cut:]
         return word
 
-    def _prefixed(self, word: str) -> list[_Pattern]:
-        return [p for stem, p in self.prefixes.get(word[:3], ()) if word.startswith(stem)]
+    def _classes(self, words: Iterable[str]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for word in set(words):
+            out[word] = {name for name, members in self.class_words.items()
+                         if word in members or any(m.endswith("*") and word.startswith(m[:-1])
+                                                   for m in members)}
+        return out
 
     def locale_of(self, words: list[str]) -> str | None:
-        votes = {code: sum(w in telling for w in words) for code, telling in self.telling.items()}
+        votes: dict[str, int] = defaultdict(int)
+        for word in words:
+            if word.isdigit():
+                continue
+            codes = [code for code, (exact, stems) in self.locale_tests.items()
+                     if word in exact or word.startswith(stems)]
+            if len(codes) == 1:
+                votes[codes[0]] += 1
         best = max(votes.values(), default=0)
         winners = [code for code, n in votes.items() if n == best]
-        return winners[0] if best and len(winners) == 1 else None
+        if best and len(winners) == 1:
+            return winners[0]
+        return self.letters.guess(words)
 
-    def scores(self, words: list[str]) -> dict[str, float]:
-        """Each intent's evidence. Longer phrases are taken first and use up their words,
-        so "signed by a judge" (door) leaves nothing for "signed" (sign), and a phrase
-        listed under `unknown` ("sign up") silences the words inside it. A specific
-        intent adds up its phrases; a generic one counts only its longest."""
+    def scores(self, msg: _Words) -> dict[str, float]:
+        """Each intent's evidence. The heaviest matches are taken first and use up their
+        words, so "signed by a judge" (door) leaves nothing for "signed" (sign), and a
+        phrase listed under `unknown` ("sign up") silences the words inside it. A specific
+        intent adds up what it found; a generic one counts only its heaviest match."""
         hits = []
-        for i, word in enumerate(words):
-            for pat in self.exact.get(word, []) + self._prefixed(word):
-                if self._phrase_at(pat.words, words, i):
-                    hits.append((pat.weight, i, pat.intent))
-        hits.sort(key=lambda hit: (-hit[0], hit[1]))
+        for i, word in enumerate(msg.words):
+            candidates = list(self.by_first.get(word, ()))
+            for name in msg.classes[i]:
+                candidates += self.by_first.get(name, ())
+            candidates += [p for s, p in self.by_stem.get(word[:3], ()) if word.startswith(s)]
+            for pat in candidates:
+                if msg.phrase_at(pat.parts[0], i):
+                    hits.append((pat.weight, i, pat))
+        hits.sort(key=lambda hit: (-hit[0], hit[1], -self.rank.get(hit[2].intent, -1)))
         used: set[int] = set()
         found: dict[str, float] = defaultdict(float)
-        for weight, i, intent in hits:
-            span = set(range(i, i + weight))
-            if used & span:
+        together: dict[str, float] = defaultdict(float)  # +-patterns: the best one counts
+        for weight, i, pat in hits:
+            span = set(range(i, i + len(pat.parts[0])))
+            if span & used:
                 continue
-            used |= span
-            if intent in self.generic:
-                found[intent] = max(found[intent], weight)
-            elif intent != "unknown":
-                found[intent] += weight
+            for part in pat.parts[1:]:
+                more = msg.find(part, used | span)
+                if more is None:
+                    break
+                span |= more
+            else:
+                used |= span
+                if pat.intent in self.generic:
+                    found[pat.intent] = max(found[pat.intent], weight)
+                elif pat.intent == "unknown":
+                    continue
+                elif len(pat.parts) > 1:
+                    together[pat.intent] = max(together[pat.intent], weight)
+                else:
+                    found[pat.intent] += weight
+        for intent, weight in together.items():
+            found[intent] += weight
         return found
 
-    @staticmethod
-    def _phrase_at(pattern: tuple[str, ...], words: list[str], i: int) -> bool:
-        if i + len(pattern) > len(words):
-            return False
-        return all(_word_matches(p, w) for p, w in zip(pattern, words[i:]))
-
-    def target_language(self, words: list[str]) -> str | None:
+    def target_language(self, words: list[str], locale: str | None) -> str | None:
+        """The language a message asks for: the one it names, or, when it says it does not
+        speak the one it names ("no hablo inglés"), the one it is written in."""
         for i in range(len(words)):
             for name, code in self.names.items():
-                if tuple(words[i:i + len(name)]) == name:
+                if tuple(words[i:i + len(name)]) != name:
+                    continue
+                if not self.negations & set(words[max(0, i - 3):i]):
                     return code
+                if locale and locale != code:
+                    return locale
         return None
+
+    def explain(self, text: str) -> dict[str, object]:
+        """What the matcher saw: for `helpline classify --explain` and content editors."""
+        words = self.words(text)
+        scores = self.scores(_Words(words, self._classes(words)))
+        return {"words": words, "scores": {i: round(s, 2) for i, s in scores.items()}}
 
     # -- the whole ---------------------------------------------------------------------
     def match(self, text: str) -> Match:
+        if not text.strip():
+            return Match("menu", None)
         words = self.words(text)
         locale = self.locale_of(words)
         if not words:
-            return Match("menu", None)
+            return Match("unknown", None)
         if len(words) == 1 and words[0] in CARRIER_WORDS:
             return Match(CARRIER_WORDS[words[0]], None)
         digit = self._menu_digit(words)
         if digit:
             return Match(digit, locale)
-        found = self.scores(words)
-        target = self.target_language(words)
+        found = self.scores(_Words(words, self._classes(words)))
+        target = self.target_language(words, locale)
         if target:
-            found["language"] = max(found["language"], 1)
+            found["language"] = max(found["language"], 1.0)
         specific = {i: s for i, s in found.items() if i not in self.generic}
         if words[0] in CARRIER_WORDS and len(words) <= 4 and not specific:
             return Match(CARRIER_WORDS[words[0]], locale)
@@ -229,23 +348,19 @@ class Matcher:
 
     @staticmethod
     def _pool(specific: dict[str, float], generic: dict[str, float]) -> dict[str, float]:
-        """Specific intents win, unless a generic one has a phrase two words longer than
-        all their evidence ("hey what is this number for" is the menu, not the hotline)."""
+        """Specific intents win, unless a generic one found much more ("hey what is this
+        number for" is the menu, not the hotline)."""
         if not specific:
             return generic
         best = max(specific.values())
-        strong = {i: s for i, s in generic.items() if s >= best + 2}
+        strong = {i: s for i, s in generic.items() if s >= best + GENERIC_MARGIN}
         return strong or specific
 
     def _menu_digit(self, words: list[str]) -> str | None:
-        digits = [w for w in words if w in self.menu]
-        others = [w for w in words if w not in self.menu and not w.isdigit()]
-        if len(digits) == 1 and len(others) <= 2 and len(words) <= 3:
+        """'4', '4 pls', 'opcion 4', 'uno': a menu choice; '99' or '4 agents here' is not."""
+        digits = [self.numbers.get(w, w) for w in words if self.numbers.get(w, w) in self.menu]
+        others = [w for w in words if self.numbers.get(w, w) not in self.menu]
+        if len(digits) == 1 and len(others) <= 2 and all(
+                w in self.stopwords or w in self.menu_words for w in others):
             return self.menu[digits[0]]
         return None
-
-
-def classify(matcher: Matcher, texts: Iterable[str]) -> Iterable[Mapping[str, object]]:
-    for text in texts:
-        m = matcher.match(text)
-        yield {"intent": m.intent, "locale": m.locale}

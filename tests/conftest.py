@@ -1,0 +1,198 @@
+"""Fixtures in the Flask tutorial's shape (`app`, `client`, `runner`) plus a `Phone` that
+texts the real app the way Twilio does: signed form posts, TwiML read back with ElementTree.
+
+Nothing of our own is mocked: real SQLite files in tmp_path, real content and catalogs,
+twilio's own RequestValidator to sign.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+from twilio.request_validator import RequestValidator
+from werkzeug.test import TestResponse
+
+from bot import create_app
+from bot.content import load as load_content
+from bot.conversation import Helpline
+from bot.store import pseudonym
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT_DIR = ROOT / "content"
+LOCALES_DIR = ROOT / "locales"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+TOKEN = "test-token"
+SECRET = "test-secret"
+SENDER = "+13125550100"
+TWILIO_NUMBER = "+13125550199"
+LOCAL_URL = "http://localhost/sms"
+
+
+def fact(name: str) -> str:
+    """A fact's value read straight from content/facts.yaml (never hard-coded here)."""
+    data = yaml.safe_load((CONTENT_DIR / "facts.yaml").read_text(encoding="utf-8"))
+    return str(data["facts"][name]["value"])
+
+
+def sign(url: str, params: dict[str, str], token: str = TOKEN) -> str:
+    return RequestValidator(token).compute_signature(url, params)
+
+
+def twilio_fields(body: str | None, sender: str | None, n: int = 1) -> dict[str, str]:
+    """The form fields Twilio posts for an incoming SMS (a realistic subset)."""
+    fields = {
+        "ToCountry": "US", "ToState": "IL", "SmsMessageSid": f"SM{n:032x}",
+        "NumMedia": "0", "ToCity": "CHICAGO", "FromZip": "60601", "SmsSid": f"SM{n:032x}",
+        "FromState": "IL", "SmsStatus": "received", "FromCity": "CHICAGO",
+        "FromCountry": "US", "To": TWILIO_NUMBER, "MessagingServiceSid": "MG" + "0" * 32,
+        "ToZip": "60602", "NumSegments": "1", "MessageSid": f"SM{n:032x}",
+        "AccountSid": "AC" + "1" * 32, "ApiVersion": "2010-04-01",
+    }
+    if body is not None:
+        fields["Body"] = body
+    if sender is not None:
+        fields["From"] = sender
+    return fields
+
+
+def twiml_messages(response: TestResponse) -> list[str]:
+    """The texts of the <Message> elements of a TwiML <Response>, parsed as XML."""
+    assert response.mimetype == "application/xml"
+    root = ET.fromstring(response.get_data())
+    assert root.tag == "Response"
+    assert all(child.tag == "Message" for child in root)
+    return [message.text or "" for message in root.findall("Message")]
+
+
+class Sent(NamedTuple):
+    status: int
+    text: str | None  # the one <Message>'s text; None for an empty <Response/> or an error
+
+
+class Phone:
+    """Texts the app like Twilio: form fields, an X-Twilio-Signature over the URL and
+    fields, and the reply read back from the TwiML."""
+
+    def __init__(self, client: FlaskClient, token: str | None = TOKEN, url: str = LOCAL_URL,
+                 sender: str = SENDER):
+        self.client, self.token, self.url, self.sender = client, token, url, sender
+        self.sent = 0
+        self.last: TestResponse | None = None
+
+    def post(self, body: str | None = "hola", sender: str | None = None, *,
+             fields: dict[str, str] | None = None, signed: bool = True,
+             sign_url: str | None = None, sign_fields: dict[str, str] | None = None,
+             signature: str | None = None, path: str = "/sms",
+             headers: dict[str, str] | None = None, **kwargs: object) -> TestResponse:
+        self.sent += 1
+        if fields is None:
+            fields = twilio_fields(body, sender or self.sender, self.sent)
+        headers = dict(headers or {})
+        if signature is None and signed and self.token:
+            signature = sign(sign_url or self.url, sign_fields or fields, self.token)
+        if signature is not None:
+            headers["X-Twilio-Signature"] = signature
+        self.last = self.client.post(path, data=fields, headers=headers, **kwargs)
+        return self.last
+
+    def text(self, body: str | None, sender: str | None = None, **kwargs: object) -> Sent:
+        response = self.post(body, sender, **kwargs)
+        if response.status_code != 200:
+            return Sent(response.status_code, None)
+        messages = twiml_messages(response)
+        assert len(messages) <= 1, messages
+        return Sent(200, messages[0] if messages else None)
+
+
+# -- isolation ---------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No HELPLINE_* or TWILIO_* setting leaks in, and the instance folder is tmp_path's."""
+    for name in list(os.environ):
+        if name.startswith(("HELPLINE_", "TWILIO_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HELPLINE_INSTANCE_PATH", str(tmp_path / "instance"))
+
+
+# -- the app -----------------------------------------------------------------------------
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "h.sqlite3"
+
+
+@pytest.fixture
+def settings(db_path: Path) -> dict[str, object]:
+    return {"TESTING": True, "SECRET_KEY": SECRET, "TWILIO_AUTH_TOKEN": TOKEN,
+            "DATABASE": str(db_path)}
+
+
+@pytest.fixture
+def make_app(settings: dict[str, object]) -> Iterator[Callable[..., Flask]]:
+    """create_app with the test settings, some replaced: make_app(DEFAULT_LOCALE="es")."""
+    made: list[Flask] = []
+
+    def make(**overrides: object) -> Flask:
+        app = create_app({**settings, **overrides})
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        app.extensions["helpline_store"].close()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def phone(client: FlaskClient) -> Phone:
+    return Phone(client)
+
+
+# -- the engine and the store, read directly ---------------------------------------------
+@pytest.fixture(scope="session")
+def engine() -> Helpline:
+    """The engine the webhook uses, built the way bot.cli._engine builds it."""
+    return Helpline(load_content(CONTENT_DIR), LOCALES_DIR, "en", "auto")
+
+
+@pytest.fixture(scope="session")
+def hotline() -> str:
+    return fact("hotline")
+
+
+def stored(db_path: Path) -> dict[str, tuple[str | None, int, int]]:
+    """pseudonym -> (locale, opted_out, last_day), read with a connection of our own."""
+    db = sqlite3.connect(db_path)
+    try:
+        return {row[0]: row[1:] for row in db.execute(
+            "SELECT pseudonym, locale, opted_out, last_day FROM senders")}
+    finally:
+        db.close()
+
+
+def key_of(sender: str = SENDER) -> str:
+    return pseudonym(SECRET.encode(), sender)

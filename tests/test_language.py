@@ -1,0 +1,75 @@
+"""Each sender's language is remembered; the default language is a setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.i18n import language_name, negotiate
+from conftest import Phone
+
+
+def door(engine, code):
+    return engine.content.locales[code].texts["door"].reply
+
+
+def test_hola_gets_a_spanish_reply(phone, engine):
+    assert phone.text("hola") == (200, engine.menu("es"))
+
+
+def test_language_is_remembered_and_can_be_changed(phone, engine):
+    assert phone.text("buenas tardes") == (200, engine.menu("es"))
+    assert phone.text("4") == (200, door(engine, "es"))
+
+    status, confirmation = phone.text("english")
+    assert status == 200
+    assert confirmation.startswith("OK, I will answer in ")
+    assert "english" in confirmation.lower()
+    assert phone.text("4") == (200, door(engine, "en"))
+
+    status, confirmation = phone.text("español")
+    assert confirmation.startswith("Listo, le responderé en español")
+    assert phone.text("4") == (200, door(engine, "es"))
+
+
+def test_each_sender_has_their_own_language(phone, engine):
+    assert phone.text("buenas tardes", sender="+13125550101") == (200, engine.menu("es"))
+    assert phone.text("4", sender="+13125550102") == (200, door(engine, "en"))
+    assert phone.text("4", sender="+13125550101") == (200, door(engine, "es"))
+
+
+def test_new_sender_gets_the_default_language(phone, engine):
+    assert phone.text("4") == (200, door(engine, "en"))
+
+
+@pytest.mark.parametrize("setting", ["es", "es-MX", "es_MX"])
+def test_default_language_is_a_setting(make_app, engine, setting):
+    phone = Phone(make_app(DEFAULT_LOCALE=setting).test_client())
+    assert phone.text("4") == (200, door(engine, "es"))
+    assert phone.text("my dad was picked up by ICE", sender="+13125550101") == (
+        200, engine.content.locales["en"].texts["detained"].reply)
+
+
+def test_unavailable_default_language_falls_back_to_a_content_locale(make_app, engine):
+    phone = Phone(make_app(DEFAULT_LOCALE="fr").test_client())
+    assert phone.text("4").text in {door(engine, code) for code in engine.codes}
+
+
+@pytest.mark.parametrize("preferred, expected", [
+    (["es-MX"], "es"), (["es_MX"], "es"), (["es"], "es"), (["en-US"], "en"),
+    (["fr", "es"], "es"), (["fr"], None), ([""], None),
+])
+def test_negotiate(preferred, expected):
+    assert negotiate(preferred, ["en", "es"]) == expected
+
+
+def test_language_names_come_from_cldr():
+    assert language_name("es") == "Español"
+    assert language_name("en") == "English"
+    assert language_name("es", "en") == "Spanish"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG: conversation._language lowercases the CLDR name, so the English confirmation "
+    "reads 'OK, I will answer in english.'; English capitalises language names"))
+def test_english_confirmation_capitalises_the_language_name(phone):
+    assert "in English." in phone.text("english").text
