@@ -216,8 +216,9 @@ def _load_keywords(path: Path, problems: _Problems) -> dict:
     for cls, members in (data.get("classes") or {}).items():
         kept = frozenset(_pattern(m) for m in _strings(members, name, f"classes.{cls}", problems)
                          if _pattern(m))
-        if not kept or any(" " in m for m in kept):
-            problems.add(name, f"classes.{cls}", "list single words (a trailing * is allowed)")
+        if not kept or any(" " in m or (m.endswith("*") and len(m) < 4) for m in kept):
+            problems.add(name, f"classes.{cls}", "list single words (a trailing * is allowed "
+                         "after 3 letters or more)")
         classes[str(cls)] = kept
     raw = data.get("intents") or {}
     keywords: dict[str, tuple[str, ...]] = {}

@@ -197,6 +197,15 @@ class Matcher:
         self.all_stems = [w[:-1] for w in everything if w.endswith("*")]
         self.vocabulary = sorted(self.known)
         self._corrections: dict[str, str] = {}
+        self._class_cache: dict[str, set[str]] = {}
+        self.class_exact: dict[str, set[str]] = defaultdict(set)
+        self.class_stems: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for name, members in self.class_words.items():
+            for member in members:
+                if member.endswith("*"):
+                    self.class_stems[member[:3]].append((member[:-1], name))
+                else:
+                    self.class_exact[member].add(name)
         # Which locales each keyword test belongs to, to tell the language of a message.
         self.locale_tests = {code: ({w for w in lex if not w.endswith("*")},
                                     tuple(w[:-1] for w in lex if w.endswith("*")))
@@ -236,12 +245,18 @@ class Matcher:
         return word
 
     def _classes(self, words: Iterable[str]) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = {}
-        for word in set(words):
-            out[word] = {name for name, members in self.class_words.items()
-                         if word in members or any(m.endswith("*") and word.startswith(m[:-1])
-                                                   for m in members)}
-        return out
+        return {word: self._classes_of(word) for word in words}
+
+    def _classes_of(self, word: str) -> set[str]:
+        found = self._class_cache.get(word)
+        if found is None:
+            found = set(self.class_exact.get(word, ()))
+            found.update(name for stem, name in self.class_stems.get(word[:3], ())
+                         if word.startswith(stem))
+            if len(self._class_cache) > 50_000:
+                self._class_cache.clear()
+            self._class_cache[word] = found
+        return found
 
     def locale_of(self, words: list[str]) -> str | None:
         votes: dict[str, int] = defaultdict(int)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import sqlite3
 import threading
 import time
@@ -48,10 +49,12 @@ class SqliteStore:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._db().executescript(SCHEMA)
         self.purge()
+        self.close()  # gunicorn forks workers after this: each opens its own connection
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
-        if db is None:
+        if db is None or self._local.pid != os.getpid():  # never share one across a fork
+            self._local.pid = os.getpid()
             db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten
