@@ -103,9 +103,8 @@ def classify(explain: bool) -> None:
 
     Each line is a new sender with nothing remembered."""
     bot = _engine()
-    stdin = open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False)
-    for line in stdin:
-        text = line.rstrip("\r\n")
+    for raw in sys.stdin.buffer:  # bytes: a stray invalid byte must not stop the run
+        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         reply = bot.respond(text, None)
         out: dict[str, object] = {"intent": reply.intent, "locale": reply.locale}
         if explain:

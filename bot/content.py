@@ -32,6 +32,7 @@ CARRIER_WORDS = MappingProxyType({
     "end": "stop", "quit": "stop", "start": "start", "unstop": "start",
 })
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when libyaml is there
 FACTS_FILE = "facts.yaml"
 REPLIES_FILE = "replies.yaml"
 KEYWORDS_FILE = "keywords.yaml"
@@ -99,7 +100,7 @@ class _Problems(list):
 
 def _read(path: Path, problems: _Problems) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except FileNotFoundError:
         problems.add(str(path), "-", "file is missing")
         return {}

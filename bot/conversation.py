@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from babel import Locale
+
 from . import i18n, sms
 from .content import CONTENT_INTENTS, Content
 from .intents import Match, Matcher
@@ -62,8 +64,11 @@ class Helpline:
         state = state or State()
         match = self.matcher.match(text)
         if state.opted_out and match.intent != "start":
-            return Reply(None, match.intent, state.locale or self.default, state)
-        locale = match.locale or state.locale or self.default
+            # Nothing is sent until START; FORGET still deletes the record, silently.
+            kept = None if match.intent == "forget" else state
+            return Reply(None, match.intent, self.default, kept)
+        remembered = state.locale if state.locale in self.catalogs else None
+        locale = match.locale or remembered or self.default
         turn = _Turn(match, locale, state, self.catalogs[locale].gettext)
         handler = HANDLERS.get(match.intent, _reviewed)
         reply = handler(self, turn)
@@ -144,7 +149,7 @@ def _language(bot: Helpline, t: _Turn) -> Reply:
         return Reply(text, "language", t.locale, t.state)
     _ = bot.catalogs[target].gettext
     text = bot.fill(_("OK, I will answer in {language}. Text MENU for the options."),
-                    language=i18n.language_name(target, target).lower())
+                    language=Locale.parse(target).get_display_name(target) or target)
     return Reply(text, "language", target, replace(t.state, locale=target))
 
 

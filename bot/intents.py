@@ -10,10 +10,10 @@ classes, abbreviations, stopwords, priorities); this module holds only the mecha
    edit away (two for long words): fuzzy matching runs only when exact matching misses;
 4. keywords are found: a word, a word start (`abogad*`), a class of words (`@agent`), a
    phrase of those in order, or parts joined by `+` that may stand anywhere;
-5. the longest matches are taken first and use up their words; each intent adds up the
-   weight of what it found (a content word 1, a stopword 0.2); the highest wins, ties go
-   to the higher priority, and generic intents (menu, thanks, language) win only when
-   nothing specific matched or they found much more.
+5. the heaviest matches are taken first and use up their words (a word weighs 1, a
+   stopword 0.2, a class 0.5); each intent adds up its phrases and its best +-match; the
+   highest wins, ties go to the higher priority, and generic intents (menu, thanks,
+   language) win only when nothing specific matched or they found much more.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from .content import CARRIER_WORDS, Content
 
 MAX_CHARS = 1600  # Twilio's own limit on a message body; longer input is cut first
 STOPWORD_WEIGHT = 0.2
+CLASS_WEIGHT = 0.5
 GENERIC_MARGIN = 2.0
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
@@ -175,12 +176,13 @@ class Matcher:
         self._index()
 
     def _pattern(self, intent: str, entry: str) -> _Pattern:
-        """A phrase weighs what its words weigh; parts joined by + weigh what the heaviest
-        part weighs: together they say what the message is about without adding up."""
+        """What a keyword weighs: each literal word 1 (a stopword 0.2), each word class
+        0.5 (a class is broad by nature), all parts joined by + together."""
         parts = tuple(tuple(part.split()) for part in entry.split("+"))
-        weights = [sum(STOPWORD_WEIGHT if t in self.stopwords else 1.0 for t in part)
-                   for part in parts]
-        return _Pattern(intent, parts, max(weights))
+        weight = sum(CLASS_WEIGHT if t[0] == "@" else
+                     STOPWORD_WEIGHT if t in self.stopwords else 1.0
+                     for part in parts for t in part)
+        return _Pattern(intent, parts, weight)
 
     def _index(self) -> None:
         self.by_first: dict[str, list[_Pattern]] = defaultdict(list)  # word or @class
@@ -196,8 +198,11 @@ class Matcher:
         self.stems = sorted({w[:-1] for w in everything if w.endswith("*") and len(w) > 5})
         self.all_stems = [w[:-1] for w in everything if w.endswith("*")]
         self.vocabulary = sorted(self.known)
+        self.keyword_words = {t for p in self.patterns for part in p.parts for t in part
+                              if t[0] != "@" and not t.endswith("*")} - self.stopwords
         self._corrections: dict[str, str] = {}
         self._class_cache: dict[str, set[str]] = {}
+        self._known_cache: dict[str, bool] = {}
         self.class_exact: dict[str, set[str]] = defaultdict(set)
         self.class_stems: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for name, members in self.class_words.items():
@@ -219,7 +224,37 @@ class Matcher:
         out: list[str] = []
         for word in normalise(folded):
             out.extend(self.abbreviations.get(word, (word,)))
-        return [self._correct(w) for w in out]
+        return [self._correct(w) for w in self._join_split(out)]
+
+    def _join_split(self, words: list[str]) -> list[str]:
+        """Voice-to-text and fat fingers split words: "la mi gra", "de tenido". Two
+        neighbours, one of them unknown, that together make a keyword become one word."""
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            if i + 1 < len(words) and not (self._recognised(words[i])
+                                           and self._recognised(words[i + 1])):
+                joined = words[i] + words[i + 1]
+                if len(joined) >= 5 and not joined.isdigit() and (
+                        joined in self.keyword_words or self._stem(joined, 4)):
+                    out.append(joined)
+                    i += 2
+                    continue
+            out.append(words[i])
+            i += 1
+        return out
+
+    def _recognised(self, word: str) -> bool:
+        known = self._known_cache.get(word)
+        if known is None:
+            known = word in self.known or word.isdigit() or self._stem(word)
+            if len(self._known_cache) > 50_000:
+                self._known_cache.clear()
+            self._known_cache[word] = known
+        return known
+
+    def _stem(self, word: str, shortest: int = 3) -> bool:
+        return any(word.startswith(s) for s in self.all_stems if len(s) >= shortest)
 
     def _correct(self, word: str) -> str:
         cached = self._corrections.get(word)
@@ -231,8 +266,7 @@ class Matcher:
         return cached
 
     def _nearest(self, word: str) -> str:
-        if (word in self.known or len(word) < 5 or word.isdigit()
-                or any(word.startswith(s) for s in self.all_stems)):
+        if len(word) < 5 or self._recognised(word):
             return word
         limit = 1 if len(word) < 9 else 2
         best = extractOne(word, self.vocabulary, scorer=OSA.distance, score_cutoff=limit)
@@ -287,7 +321,7 @@ class Matcher:
             for pat in candidates:
                 if msg.phrase_at(pat.parts[0], i):
                     hits.append((pat.weight, i, pat))
-        hits.sort(key=lambda hit: (-hit[0], hit[1], -self.rank.get(hit[2].intent, -1)))
+        hits.sort(key=lambda hit: (-hit[0], hit[1], -self._tie_rank(hit[2].intent)))
         used: set[int] = set()
         found: dict[str, float] = defaultdict(float)
         together: dict[str, float] = defaultdict(float)  # +-patterns: the best one counts
@@ -326,6 +360,11 @@ class Matcher:
                 if locale and locale != code:
                     return locale
         return None
+
+    def _tie_rank(self, intent: str) -> int:
+        """Between equal matches: an `unknown` phrase first (it is there to shadow), then
+        the intents' priority."""
+        return len(self.rank) if intent == "unknown" else self.rank.get(intent, -1)
 
     def explain(self, text: str) -> dict[str, object]:
         """What the matcher saw: for `helpline classify --explain` and content editors."""

@@ -78,14 +78,23 @@ class SqliteStore:
             self.purge(now)
 
     def delete(self, key: str) -> None:
+        """Forget one sender at once, on disk too."""
         self._db().execute("DELETE FROM senders WHERE pseudonym = ?", (key,))
+        self._scrub()
 
     def purge(self, now: float | None = None) -> int:
         """Delete every expired record now; returns how many went."""
         self._last_purge = time.monotonic()
         cur = self._db().execute("DELETE FROM senders WHERE last_day < ?",
                                  (today(now) - self.ttl_days,))
+        if cur.rowcount:
+            self._scrub()
         return cur.rowcount
+
+    def _scrub(self) -> None:
+        """In WAL mode the old copies of a deleted row's page live on in the -wal file:
+        copy the (overwritten) pages back into the database and empty the log."""
+        self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)

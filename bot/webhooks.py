@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator, get_signature_algorithm
@@ -27,18 +28,21 @@ def twiml(text: str | None) -> Response:
 
 
 def signed_url() -> str:
-    """The URL Twilio signed: HELPLINE_PUBLIC_URL's origin (behind a proxy) + this path."""
-    public = current_app.config["PUBLIC_URL"]
-    if not public:
-        return request.url
-    query = request.query_string.decode("latin-1")
-    return public.rstrip("/") + request.path + (f"?{query}" if query else "")
+    """The URL Twilio signed, exactly as it was sent (percent-escapes kept): the origin
+    from HELPLINE_PUBLIC_URL when set (behind a proxy), else the request's own."""
+    origin = (current_app.config["PUBLIC_URL"] or request.host_url).rstrip("/")
+    path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if not path:
+        query = request.query_string.decode("latin-1")
+        path = quote(request.script_root + request.path) + (f"?{query}" if query else "")
+    return origin + path
 
 
 def is_signed() -> bool:
     token = current_app.config["TWILIO_AUTH_TOKEN"]
-    if not token:
-        return bool(current_app.config["DEV"]) and request.remote_addr in LOOPBACK
+    if not token:  # development only: this machine, not through a proxy or tunnel
+        return (bool(current_app.config["DEV"]) and request.remote_addr in LOOPBACK
+                and not {"X-Forwarded-For", "Forwarded"} & set(request.headers.keys()))
     signature = request.headers.get("X-Twilio-Signature", "")
     algorithm = get_signature_algorithm(
         request.headers.get("X-Twilio-Webhooks-Signature-Settings"))

@@ -8,6 +8,7 @@ twilio's own RequestValidator to sign.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -196,3 +197,74 @@ def stored(db_path: Path) -> dict[str, tuple[str | None, int, int]]:
 
 def key_of(sender: str = SENDER) -> str:
     return pseudonym(SECRET.encode(), sender)
+
+
+# -- broken copies of the content (for the loader and `helpline check`) -------------------
+def _drop_es_door_reply(content: Path) -> tuple[Path, dict, str]:
+    path = content / "es" / "replies.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del data["intents"]["door"]["reply"]
+    return path, data, "intents.door"
+
+
+def _keyword_in_two_intents(content: Path) -> tuple[Path, dict, str]:
+    path = content / "es" / "keywords.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["intents"]["lawyer"].append(data["intents"]["door"][0])
+    return path, data, "intents.lawyer"
+
+
+def _reply_of_1000_chars(content: Path) -> tuple[Path, dict, str]:
+    path = content / "en" / "replies.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["intents"]["thanks"]["reply"] = "Thanks! " * 125
+    return path, data, "intents.thanks.reply"
+
+
+def _unknown_placeholder(content: Path) -> tuple[Path, dict, str]:
+    path = content / "en" / "replies.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["intents"]["rights"]["reply"] += " Call {nope}."
+    return path, data, "intents.rights.reply"
+
+
+def _unknown_menu_intent(content: Path) -> tuple[Path, dict, str]:
+    path = content / "facts.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["menu"]["5"] = "signing"
+    return path, data, "menu.5"
+
+
+def _unquoted_yaml_boolean(content: Path) -> tuple[Path, dict, str]:
+    path = content / "en" / "keywords.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["intents"]["thanks"].append(True)  # what YAML makes of a bare `yes` or `on`
+    return path, data, "intents.thanks"
+
+
+def _unknown_word_class(content: Path) -> tuple[Path, dict, str]:
+    path = content / "es" / "keywords.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["intents"]["report"].append("<nowhere> + esquina")
+    return path, data, "intents.report"
+
+
+BREAKAGES = {
+    "spanish-reply-missing": _drop_es_door_reply,
+    "keyword-in-two-intents": _keyword_in_two_intents,
+    "reply-of-1000-chars": _reply_of_1000_chars,
+    "unknown-placeholder": _unknown_placeholder,
+    "unknown-menu-intent": _unknown_menu_intent,
+    "unquoted-yaml-boolean": _unquoted_yaml_boolean,
+    "unknown-word-class": _unknown_word_class,
+}
+
+
+def broken_copy(tmp_path: Path, breakage: str) -> tuple[Path, Path, str]:
+    """A copy of content/ with one thing broken: (folder, broken file, key)."""
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, content)
+    path, data, key = BREAKAGES[breakage](content)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
+                    encoding="utf-8")
+    return content, path, key

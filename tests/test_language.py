@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.conversation import State
 from bot.i18n import language_name, negotiate
-from conftest import Phone
+from conftest import Phone, key_of
 
 
 def door(engine, code):
@@ -68,8 +69,14 @@ def test_language_names_come_from_cldr():
     assert language_name("es", "en") == "Spanish"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: conversation._language lowercases the CLDR name, so the English confirmation "
-    "reads 'OK, I will answer in english.'; English capitalises language names"))
 def test_english_confirmation_capitalises_the_language_name(phone):
+    """CLDR's own casing: 'English', 'español' (not 'english')."""
     assert "in English." in phone.text("english").text
+
+
+def test_remembered_language_no_longer_offered_falls_back_to_the_default(app, phone,
+                                                                          engine):
+    """A stored language the content no longer offers (a locale folder removed, another
+    city's content) must not turn every reply into the error apology."""
+    app.extensions["helpline_store"].put(key_of(), State("pt"))
+    assert phone.text("4") == (200, door(engine, "en"))

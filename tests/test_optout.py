@@ -60,3 +60,10 @@ def test_start_answers_in_the_remembered_language(phone, engine):
     assert phone.text("STOP") == (200, None)
     assert phone.text("START") == (200, engine.menu("es"))
     assert phone.text("4") == (200, engine.content.locales["es"].texts["door"].reply)
+
+
+def test_forget_while_opted_out_deletes_silently(phone, db_path):
+    assert phone.text("STOP") == (200, None)
+    assert key_of() in stored(db_path)
+    assert phone.text("borrar") == (200, None)
+    assert stored(db_path) == {}

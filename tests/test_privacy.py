@@ -59,11 +59,9 @@ def test_forget_leaves_other_senders_alone(phone, db_path):
     assert set(stored(db_path)) == {key_of("+13125550102")}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: store.delete() runs DELETE in WAL mode; secure_delete overwrites the row in the "
-    "new page only, and the old page (with the pseudonym) stays in the -wal file until "
-    "a checkpoint overwrites it, so FORGET leaves the record on disk"))
 def test_forget_leaves_no_trace_of_the_pseudonym_on_disk(phone, db_path):
+    """In WAL mode the deleted row's old page lives on in the -wal file unless the
+    store checkpoints after deleting."""
     assert phone.text("buenas tardes").status == 200
     key = key_of(SENDER).encode()
     assert any(key in data for data in files_of(db_path).values())
@@ -198,10 +196,8 @@ def test_put_then_get_and_delete(store):
     assert store.get("k") is None
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: store.purge() deletes in WAL mode without a checkpoint, so expired pseudonyms "
-    "stay readable in the -wal file"))
 def test_purge_leaves_no_trace_on_disk(store, tmp_path):
+    """Expired pseudonyms must not stay readable in the -wal file either."""
     store.put("f" * 64, State("es"), now=time.time() - 31 * DAY)
     assert store.purge() == 1
     data = files_of(tmp_path / "s.sqlite3")

@@ -110,11 +110,8 @@ def test_query_string_with_public_url(make_app, query):
     assert phone.text("hola", path="/sms" + query).status == 200
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: without PUBLIC_URL, webhooks.signed_url() returns request.url, an IRI in which "
-    "Werkzeug decodes %C3%A9 and %2F; Twilio signs the URL exactly as configured, so a "
-    "webhook URL with percent-escapes in its query is always refused (403)"))
 def test_percent_encoded_query_string_is_validated_as_sent(phone):
+    """Twilio signs the URL as configured: %C3%A9 and %2F must not be decoded first."""
     query = "?name=Caf%C3%A9&path=%2Fa%2Fb"
     phone.url = LOCAL_URL + query
     assert phone.text("hola", path="/sms" + query).status == 200
@@ -206,6 +203,15 @@ def test_dev_mode_without_token_accepts_unsigned_loopback(make_app, engine, remo
 def test_dev_mode_without_token_refuses_other_addresses(make_app, db_path):
     phone = Phone(make_app(DEV=True, TWILIO_AUTH_TOKEN=None).test_client(), token=None)
     assert phone.text("hola", environ_base={"REMOTE_ADDR": "10.0.0.5"}).status == 403
+    assert stored(db_path) == {}
+
+
+@pytest.mark.parametrize("header", [{"X-Forwarded-For": "203.0.113.9"},
+                                    {"Forwarded": "for=203.0.113.9"}])
+def test_dev_mode_refuses_unsigned_requests_through_a_proxy_or_tunnel(make_app, db_path,
+                                                                      header):
+    phone = Phone(make_app(DEV=True, TWILIO_AUTH_TOKEN=None).test_client(), token=None)
+    assert phone.text("hola", headers=header).status == 403
     assert stored(db_path) == {}
 
 

@@ -1,0 +1,105 @@
+"""The `helpline` command, through click's CliRunner (and one real process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bot import sms
+from bot.cli import main
+from conftest import ROOT, broken_copy
+
+
+def test_classify_writes_one_json_line_per_message(runner):
+    result = runner.invoke(main, ["classify"], input="hola\nmy dad was picked up by ICE\n")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines == [{"intent": "menu", "locale": "es"},
+                     {"intent": "detained", "locale": "en"}]
+
+
+def _classify_process(text: str, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELPLINE_", "TWILIO_"))}
+    return subprocess.run(
+        [sys.executable, "-c", "from bot.cli import main; main()", "classify", *args],
+        input=text.encode("utf-8"), capture_output=True, cwd=ROOT, env=env, timeout=60)
+
+
+def test_classify_in_a_real_process():
+    done = _classify_process("hola\nmy dad was picked up by ICE\n\xff\n")
+    assert done.returncode == 0, done.stderr.decode()
+    lines = [json.loads(line) for line in done.stdout.decode("utf-8").splitlines()]
+    assert lines[:2] == [{"intent": "menu", "locale": "es"},
+                         {"intent": "detained", "locale": "en"}]
+    assert len(lines) == 3
+
+
+def test_classify_explain_shows_words_and_scores():
+    done = _classify_process("LAWYER!!\n", "--explain")
+    assert done.returncode == 0, done.stderr.decode()
+    (line,) = [json.loads(x) for x in done.stdout.decode("utf-8").splitlines()]
+    assert line["intent"] == "lawyer" and line["text"] == "LAWYER!!"
+    assert line["words"] == ["lawyer"] and line["scores"]["lawyer"] > 0
+
+
+def _rows(output: str) -> list[list[str]]:
+    lines = output.splitlines()
+    assert lines[0].split() == ["reply", "locale", "chars", "encoding", "segments"]
+    return [line.split() for line in lines[1:] if line.strip()]
+
+
+def test_check_prints_every_reply_and_exits_0(runner, engine):
+    result = runner.invoke(main, ["check"])
+    assert result.exit_code == 0, result.output
+    rows = _rows(result.stdout)
+    assert {(row[0], row[1]) for row in rows} == {
+        (name, code) for name, code, _ in engine.all_replies()}
+    assert len(rows) == len(engine.all_replies())
+    texts = {(name, code): text for name, code, text in engine.all_replies()}
+    for name, code, chars, encoding, segments in rows:
+        seg = sms.segments(texts[name, code])
+        assert encoding in ("GSM-7", "UCS-2")
+        assert (int(chars), encoding, int(segments)) == (
+            len(texts[name, code]), seg.encoding, seg.count)
+        assert 1 <= seg.count <= sms.MAX_SEGMENTS
+    assert "ERROR" not in result.output
+
+
+@pytest.mark.parametrize("breakage", ["spanish-reply-missing", "keyword-in-two-intents"])
+def test_check_on_broken_content_names_file_and_key(runner, tmp_path, breakage):
+    content, path, key = broken_copy(tmp_path, breakage)
+    result = runner.invoke(main, ["check"], env={"HELPLINE_CONTENT_DIR": str(content)})
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
+    assert any(str(path) in line and key in line for line in errors), result.stderr
+
+
+def test_chat_answers_in_spanish(runner, engine):
+    result = runner.invoke(main, ["chat"], input="hola\n4\n")
+    assert result.exit_code == 0, result.output
+    assert "[menu, es]" in result.stdout
+    assert engine.menu("es") in result.stdout
+    assert "[door, es]" in result.stdout
+    assert engine.content.locales["es"].texts["door"].reply in result.stdout
+
+
+def test_chat_starts_in_the_chosen_language(runner, engine):
+    result = runner.invoke(main, ["chat", "--lang", "es-MX"], input="4\n")
+    assert result.exit_code == 0, result.output
+    assert engine.content.locales["es"].texts["door"].reply in result.stdout
+
+
+def test_chat_after_stop_says_nothing_is_sent(runner):
+    result = runner.invoke(main, ["chat"], input="STOP\nhola\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("(no reply: opted out)") == 2
+
+
+def test_serve_dev_refuses_a_public_address(runner):
+    result = runner.invoke(main, ["serve", "--dev", "--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert "loopback" in result.output
