@@ -50,7 +50,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     _check_settings(app)
 
     app.extensions["helpline"] = Helpline(
-        load_content(app.config["CONTENT_DIR"]), Path(app.config["LOCALES_DIR"]),
+        load_content(app.config["CONTENT_DIR"], content_settings(app.config)),
+        Path(app.config["LOCALES_DIR"]),
         app.config["DEFAULT_LOCALE"], app.config["SMS_ENCODING"])
     database = app.config["DATABASE"] or os.path.join(app.instance_path, "helpline.sqlite3")
     app.extensions["helpline_store"] = SqliteStore(database, int(app.config["RETENTION_DAYS"]))
@@ -59,6 +60,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(webhooks.bp)
     return app
+
+
+def content_settings(config: dict) -> dict[str, object]:
+    """The settings replies may quote: {retention_days}."""
+    return {"retention_days": int(config["RETENTION_DAYS"])}
 
 
 def _check_settings(app: Flask) -> None:

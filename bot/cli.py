@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from . import DEFAULTS, ConfigError, create_app, i18n
+from . import DEFAULTS, ConfigError, content_settings, create_app, i18n
 from .content import ContentError
 from .content import load as load_content
 from .conversation import Helpline, State
@@ -20,8 +20,10 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 def _engine(content_dir: str | None = None) -> Helpline:
     """The same engine the webhook uses, built from the same settings."""
+    retention = os.environ.get("HELPLINE_RETENTION_DAYS", DEFAULTS["RETENTION_DAYS"])
     content = load_content(content_dir or os.environ.get("HELPLINE_CONTENT_DIR")
-                           or DEFAULTS["CONTENT_DIR"])
+                           or DEFAULTS["CONTENT_DIR"],
+                           content_settings({"RETENTION_DAYS": retention}))
     return Helpline(content, Path(os.environ.get("HELPLINE_LOCALES_DIR")
                                   or DEFAULTS["LOCALES_DIR"]),
                     os.environ.get("HELPLINE_DEFAULT_LOCALE", DEFAULTS["DEFAULT_LOCALE"]),

@@ -297,15 +297,19 @@ def locale_codes(directory: Path) -> list[str]:
                   if p.is_dir() and (p / REPLIES_FILE).exists())
 
 
-def load(directory: str | Path) -> Content:
-    """Read and validate a content folder; raise ContentError naming every problem."""
+def load(directory: str | Path, settings: Mapping[str, object] | None = None) -> Content:
+    """Read and validate a content folder; raise ContentError naming every problem.
+
+    `settings` are values replies may name besides the facts, so a promise such as
+    "kept for {retention_days} days" stays true when the operator changes the setting."""
     directory = Path(directory)
     problems = _Problems()
     if not directory.is_dir():
         raise ContentError([f"{directory}: -: content folder not found "
                             "(set HELPLINE_CONTENT_DIR)"])
     facts, menu, priority, generic = _load_facts(directory / FACTS_FILE, problems)
-    values = {k: f.value for k, f in facts.items()}
+    values = {**{k: str(v) for k, v in (settings or {}).items()},
+              **{k: f.value for k, f in facts.items()}}
     locales = {}
     codes = locale_codes(directory)
     if not codes:

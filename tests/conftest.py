@@ -23,7 +23,7 @@ from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
-from bot import create_app
+from bot import DEFAULTS, content_settings, create_app
 from bot.content import load as load_content
 from bot.conversation import Helpline
 from bot.store import pseudonym
@@ -38,6 +38,7 @@ SECRET = "test-secret"
 SENDER = "+13125550100"
 TWILIO_NUMBER = "+13125550199"
 LOCAL_URL = "http://localhost/sms"
+SETTINGS = content_settings(DEFAULTS)  # values replies may quote, e.g. {retention_days}
 
 
 def fact(name: str) -> str:
@@ -177,7 +178,7 @@ def phone(client: FlaskClient) -> Phone:
 @pytest.fixture(scope="session")
 def engine() -> Helpline:
     """The engine the webhook uses, built the way bot.cli._engine builds it."""
-    return Helpline(load_content(CONTENT_DIR), LOCALES_DIR, "en", "auto")
+    return Helpline(load_content(CONTENT_DIR, SETTINGS), LOCALES_DIR, "en", "auto")
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,8 @@ from bot.content import (CARRIER_WORDS, CATALOG_INTENTS, CONTENT_INTENTS, INTENT
                          ContentError, _pattern, locale_codes)
 from bot.content import load as load_content
 from bot.i18n import catalog_problems, extracted_ids
-from conftest import BREAKAGES, CONTENT_DIR, LOCALES_DIR, ROOT, broken_copy, fact
+from conftest import (BREAKAGES, CONTENT_DIR, LOCALES_DIR, ROOT, SETTINGS, broken_copy,
+                      fact)
 
 CODES = locale_codes(CONTENT_DIR)
 FORBIDDEN = ["1-866-DHS-2-ICE", "347-2423"]  # the ICE tip line: never send people there
@@ -122,8 +123,8 @@ def test_replies_name_only_content_intents(code):
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_every_placeholder_names_a_fact(code):
-    names = set(facts())
+def test_every_placeholder_names_a_fact_or_a_setting(code):
+    names = set(facts()) | set(SETTINGS)
     for intent, raw in replies(code).items():
         fields = {f for _, f, _, _ in string.Formatter().parse(raw["reply"]) if f is not None}
         assert fields <= names, (intent, fields - names)
@@ -233,14 +234,14 @@ def test_an_unbroken_copy_loads(tmp_path):
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
             path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
                             encoding="utf-8")
-    assert set(load_content(content).locales) == set(CODES)
+    assert set(load_content(content, SETTINGS).locales) == set(CODES)
 
 
 @pytest.mark.parametrize("breakage", BREAKAGES)
 def test_invalid_content_is_refused_naming_file_and_key(tmp_path, breakage):
     content, path, key = broken_copy(tmp_path, breakage)
     with pytest.raises(ContentError) as caught:
-        load_content(content)
+        load_content(content, SETTINGS)
     assert str(path) in str(caught.value)
     assert any(str(path) in p and key in p for p in caught.value.problems), \
         caught.value.problems
@@ -250,7 +251,7 @@ def test_invalid_content_is_refused_naming_file_and_key(tmp_path, breakage):
 def test_problem_names_the_other_owner_of_a_keyword(tmp_path):
     content, path, _ = broken_copy(tmp_path, "keyword-in-two-intents")
     with pytest.raises(ContentError, match="also belongs to door"):
-        load_content(content)
+        load_content(content, SETTINGS)
 
 
 def test_app_refuses_to_start_on_invalid_content(make_app, tmp_path):
@@ -261,7 +262,7 @@ def test_app_refuses_to_start_on_invalid_content(make_app, tmp_path):
 
 def test_missing_content_folder_is_named(tmp_path):
     with pytest.raises(ContentError, match="content folder not found"):
-        load_content(tmp_path / "nowhere")
+        load_content(tmp_path / "nowhere", SETTINGS)
 
 
 @pytest.mark.parametrize("word", ["no", "yes", "on"])
@@ -272,7 +273,7 @@ def test_bare_yaml_boolean_keyword_is_refused(tmp_path, word):
     path.write_text(path.read_text(encoding="utf-8").replace(
         "\n  lawyer:\n", f"\n  lawyer:\n    - {word}\n", 1), encoding="utf-8")
     with pytest.raises(ContentError) as caught:
-        load_content(content)
+        load_content(content, SETTINGS)
     assert any(str(path) in p and "intents.lawyer" in p for p in caught.value.problems)
 
 

@@ -214,3 +214,9 @@ def test_sqlite_is_in_wal_mode_with_secure_delete(app, db_path):
         assert fresh.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         fresh.close()
+
+
+def test_privacy_reply_states_the_configured_retention(make_app, engine):
+    assert "30 days" in engine.respond("privacy").text
+    app = make_app(RETENTION_DAYS=7)
+    assert "7 días" in app.extensions["helpline"].respond("privacidad").text
