@@ -70,6 +70,7 @@ class LocaleContent:
     service: str
     texts: Mapping[str, Text]
     keywords: Mapping[str, tuple[str, ...]]
+    weak: Mapping[str, tuple[str, ...]]  # count only when nothing specific matched
     abbreviations: Mapping[str, str]
     stopwords: frozenset[str]
     language_names: tuple[str, ...]
@@ -211,28 +212,23 @@ def _strings(value: object, file: str, key: str, problems: _Problems) -> list[st
     return out
 
 
-def _load_keywords(path: Path, problems: _Problems) -> dict:
-    data, name = _read(path, problems), str(path)
-    classes = {}
-    for cls, members in (data.get("classes") or {}).items():
-        kept = frozenset(_pattern(m) for m in _strings(members, name, f"classes.{cls}", problems)
-                         if _pattern(m))
-        if not kept or any(" " in m or (m.endswith("*") and len(m) < 4) for m in kept):
-            problems.add(name, f"classes.{cls}", "list single words (a trailing * is allowed "
-                         "after 3 letters or more)")
-        classes[str(cls)] = kept
-    raw = data.get("intents") or {}
+def _keyword_section(data: dict, section: str, classes: Mapping[str, frozenset[str]],
+                     owner: dict[str, str], name: str,
+                     problems: _Problems) -> dict[str, tuple[str, ...]]:
+    """One section's keywords per intent, checked: `intents` needs every intent (but
+    `unknown`); `weak` may name any."""
+    raw = data.get(section) or {}
     keywords: dict[str, tuple[str, ...]] = {}
-    owner: dict[str, str] = {}
     for intent in INTENTS:
-        entries = _strings(raw.get(intent), name, f"intents.{intent}", problems)
-        if not entries and intent != "unknown":  # unknown: optional phrases that shadow
-            problems.add(name, f"intents.{intent}", "no keywords")
+        where = f"{section}.{intent}"
+        entries = _strings(raw.get(intent), name, where, problems)
+        if not entries:
+            if section == "intents" and intent != "unknown":
+                problems.add(name, where, "no keywords")
             continue
         kept = []
         for entry in entries:
             words = _pattern(str(entry))
-            where = f"intents.{intent}"
             if not words.replace("+", "").strip() or words.startswith("+") or words.endswith("+"):
                 problems.add(name, where, f"keyword {entry!r} has no letters or a stray +")
                 continue
@@ -252,7 +248,27 @@ def _load_keywords(path: Path, problems: _Problems) -> dict:
             kept.append(words)
         keywords[intent] = tuple(dict.fromkeys(kept))
     for intent in set(raw) - set(INTENTS):
-        problems.add(name, f"intents.{intent}", "unknown intent")
+        problems.add(name, f"{section}.{intent}", "unknown intent")
+    return keywords
+
+
+def _load_keywords(path: Path, problems: _Problems) -> dict:
+    data, name = _read(path, problems), str(path)
+    classes = {}
+    for cls, members in (data.get("classes") or {}).items():
+        kept = frozenset(_pattern(m) for m in _strings(members, name, f"classes.{cls}", problems)
+                         if _pattern(m))
+        if not kept or any(" " in m or (m.endswith("*") and len(m) < 4) for m in kept):
+            problems.add(name, f"classes.{cls}", "list single words (a trailing * is allowed "
+                         "after 3 letters or more)")
+        for member in sorted(kept):
+            if member.rstrip("*") in CARRIER_WORDS:
+                problems.add(name, f"classes.{cls}", f"carrier word {member!r} belongs only "
+                             f"to {CARRIER_WORDS[member.rstrip('*')]}")
+        classes[str(cls)] = kept
+    owner: dict[str, str] = {}
+    keywords = _keyword_section(data, "intents", classes, owner, name, problems)
+    weak = _keyword_section(data, "weak", classes, owner, name, problems)
     abbreviations = {str(k).lower(): str(v).lower()
                      for k, v in (data.get("abbreviations") or {}).items()}
     def words(key: str) -> frozenset[str]:
@@ -265,7 +281,8 @@ def _load_keywords(path: Path, problems: _Problems) -> dict:
     numbers = {" ".join(normal_words(str(k))): str(v)
                for k, v in (data.get("numbers") or {}).items()}
     negations = words("negations")
-    return {"keywords": keywords, "abbreviations": abbreviations, "stopwords": stopwords,
+    return {"keywords": keywords, "weak": weak, "abbreviations": abbreviations,
+            "stopwords": stopwords,
             "negations": negations,
             "menu_words": words("menu_words"),
             "language_names": names, "classes": MappingProxyType(classes),

@@ -69,6 +69,8 @@ class Helpline:
             return Reply(None, match.intent, self.default, kept)
         remembered = state.locale if state.locale in self.catalogs else None
         locale = match.locale or remembered or self.default
+        if remembered and not match.sure and match.locale != remembered:
+            locale = remembered  # one borrowed word ("lawyer", "ok") does not switch
         turn = _Turn(match, locale, state, self.catalogs[locale].gettext)
         handler = HANDLERS.get(match.intent, _reviewed)
         reply = handler(self, turn)

@@ -56,6 +56,7 @@ class Match:
     locale: str | None  # the language the message is written in, if it tells
     target: str | None = None  # for `language`: the language asked for
     score: float = 0.0
+    sure: bool = False  # the language is plain (two words or more say so), not a guess
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class _Pattern:
     intent: str
     parts: tuple[tuple[str, ...], ...]  # one part: a phrase; several: all, anywhere
     weight: float
+    weak: bool = False  # from `weak:`: counts only when nothing else specific matched
 
 
 class _Words:
@@ -152,10 +154,12 @@ class Matcher:
             for name, members in loc.classes.items():
                 self.class_words["@" + name].update(members)
             lexicon = set(loc.stopwords) | {m for ms in loc.classes.values() for m in ms}
-            for intent, keywords in loc.keywords.items():
-                for entry in keywords:
-                    entries[(intent, entry)] = None  # the same keyword in two locales: once
-                    lexicon.update(t for t in entry.replace("+", " ").split() if t[0] != "@")
+            for weak, section in ((False, loc.keywords), (True, loc.weak)):
+                for intent, keywords in section.items():
+                    for entry in keywords:
+                        entries[(intent, entry, weak)] = None  # in two locales: counted once
+                        lexicon.update(t for t in entry.replace("+", " ").split()
+                                       if t[0] != "@")
             lexicon.update(loc.numbers)
             for name in loc.language_names:
                 self.names[tuple(name.split())] = code
@@ -172,17 +176,17 @@ class Matcher:
             code: [w for t in loc.texts.values() for w in normalise(t.reply)]
             + [w.strip("*") for w in self.lexicon[code] if w[0] != "@"]
             for code, loc in content.locales.items()})
-        self.patterns = [self._pattern(intent, entry) for intent, entry in entries]
+        self.patterns = [self._pattern(intent, entry, weak) for intent, entry, weak in entries]
         self._index()
 
-    def _pattern(self, intent: str, entry: str) -> _Pattern:
+    def _pattern(self, intent: str, entry: str, weak: bool = False) -> _Pattern:
         """What a keyword weighs: each literal word 1 (a stopword 0.2), each word class
         0.5 (a class is broad by nature), all parts joined by + together."""
         parts = tuple(tuple(part.split()) for part in entry.split("+"))
         weight = sum(CLASS_WEIGHT if t[0] == "@" else
                      STOPWORD_WEIGHT if t in self.stopwords else 1.0
                      for part in parts for t in part)
-        return _Pattern(intent, parts, weight)
+        return _Pattern(intent, parts, weight, weak)
 
     def _index(self) -> None:
         self.by_first: dict[str, list[_Pattern]] = defaultdict(list)  # word or @class
@@ -293,6 +297,11 @@ class Matcher:
         return found
 
     def locale_of(self, words: list[str]) -> str | None:
+        return self._language_of(words)[0]
+
+    def _language_of(self, words: list[str]) -> tuple[str | None, bool]:
+        """The language whose words the message uses more (and whether by two or more),
+        else a guess from its letters."""
         votes: dict[str, int] = defaultdict(int)
         for word in words:
             if word.isdigit():
@@ -301,11 +310,11 @@ class Matcher:
                      if word in exact or word.startswith(stems)]
             if len(codes) == 1:
                 votes[codes[0]] += 1
-        best = max(votes.values(), default=0)
-        winners = [code for code, n in votes.items() if n == best]
-        if best and len(winners) == 1:
-            return winners[0]
-        return self.letters.guess(words)
+        ranked = sorted(votes.values(), reverse=True) + [0, 0]
+        if ranked[0] > ranked[1]:
+            winner = max(votes, key=votes.__getitem__)
+            return winner, ranked[0] - ranked[1] >= 2
+        return self.letters.guess(words), False
 
     def scores(self, msg: _Words) -> dict[str, float]:
         """Each intent's evidence. The heaviest matches are taken first and use up their
@@ -321,10 +330,11 @@ class Matcher:
             for pat in candidates:
                 if msg.phrase_at(pat.parts[0], i):
                     hits.append((pat.weight, i, pat))
-        hits.sort(key=lambda hit: (-hit[0], hit[1], -self._tie_rank(hit[2].intent)))
+        hits.sort(key=lambda hit: (-hit[0], -self._tie_rank(hit[2].intent), hit[1]))
         used: set[int] = set()
         found: dict[str, float] = defaultdict(float)
         together: dict[str, float] = defaultdict(float)  # +-patterns: the best one counts
+        weak: dict[str, float] = defaultdict(float)
         for weight, i, pat in hits:
             span = set(range(i, i + len(pat.parts[0])))
             if span & used:
@@ -336,7 +346,9 @@ class Matcher:
                 span |= more
             else:
                 used |= span
-                if pat.intent in self.generic:
+                if pat.weak:
+                    weak[pat.intent] = max(weak[pat.intent], weight)
+                elif pat.intent in self.generic:
                     found[pat.intent] = max(found[pat.intent], weight)
                 elif pat.intent == "unknown":
                     continue
@@ -346,6 +358,9 @@ class Matcher:
                     found[pat.intent] += weight
         for intent, weight in together.items():
             found[intent] += weight
+        if not set(found) - self.generic:  # weak words speak only when nothing else does
+            for intent, weight in weak.items():
+                found[intent] = max(found[intent], weight)
         return found
 
     def target_language(self, words: list[str], locale: str | None) -> str | None:
@@ -377,7 +392,7 @@ class Matcher:
         if not text.strip():
             return Match("menu", None)
         words = self.words(text)
-        locale = self.locale_of(words)
+        locale, sure = self._language_of(words)
         if not words:
             return Match("unknown", None)
         if len(words) == 1 and words[0] in CARRIER_WORDS:
@@ -397,8 +412,8 @@ class Matcher:
             return Match("unknown", locale)
         intent = max(pool, key=lambda i: (pool[i], self.rank.get(i, -1)))
         if intent == "language":
-            return Match(intent, target or locale, target, pool[intent])
-        return Match(intent, locale, None, pool[intent])
+            return Match(intent, target or locale, target, pool[intent], True)
+        return Match(intent, locale, None, pool[intent], sure)
 
     @staticmethod
     def _pool(specific: dict[str, float], generic: dict[str, float]) -> dict[str, float]:
