@@ -32,7 +32,19 @@ CARRIER_WORDS = MappingProxyType({
     "end": "stop", "quit": "stop", "start": "start", "unstop": "start",
 })
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser when libyaml is there
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe YAML (the C parser when libyaml is there) that refuses a key given twice in
+    one mapping: YAML would silently keep the last, and a reviewer's edit would vanish."""
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def]
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 FACTS_FILE = "facts.yaml"
 REPLIES_FILE = "replies.yaml"
 KEYWORDS_FILE = "keywords.yaml"

@@ -240,7 +240,7 @@ class Matcher:
                                            and self._recognised(words[i + 1])):
                 joined = words[i] + words[i + 1]
                 if len(joined) >= 5 and not joined.isdigit() and (
-                        joined in self.keyword_words or self._stem(joined, 4)):
+                        joined in self.keyword_words or self._stem_ending(joined)):
                     out.append(joined)
                     i += 2
                     continue
@@ -257,8 +257,14 @@ class Matcher:
             self._known_cache[word] = known
         return known
 
-    def _stem(self, word: str, shortest: int = 3) -> bool:
-        return any(word.startswith(s) for s in self.all_stems if len(s) >= shortest)
+    def _stem(self, word: str) -> bool:
+        return any(word.startswith(s) for s in self.all_stems)
+
+    def _stem_ending(self, word: str) -> bool:
+        """A keyword stem of four letters or more plus a short ending: "detenid" + "o",
+        not "parar" + "entar"."""
+        return any(word.startswith(s) and len(word) - len(s) <= 3
+                   for s in self.all_stems if len(s) >= 4)
 
     def _correct(self, word: str) -> str:
         cached = self._corrections.get(word)

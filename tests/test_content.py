@@ -282,3 +282,14 @@ def test_create_app_uses_the_content_dir_setting(make_app, tmp_path):
     shutil.copytree(CONTENT_DIR, content)
     app = make_app(CONTENT_DIR=str(content))
     assert app.extensions["helpline"].content.directory == content
+
+
+def test_a_key_given_twice_is_refused_naming_the_file(tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, content)
+    path = content / "es" / "keywords.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "\nweak:\n  rights: [x]\n",
+                    encoding="utf-8")
+    with pytest.raises(ContentError) as err:
+        load_content(content, SETTINGS)
+    assert str(path) in str(err.value) and "twice" in str(err.value)

@@ -25,6 +25,7 @@ def test_normalise_cuts_at_the_body_limit():
     ("la mi gra", ["la", "migra"]),  # voice-to-text splits a keyword
     ("de tenido", ["detenido"]),
     ("puedo retirarme", ["puedo", "retirarme"]),  # two known words stay two
+    ("de tenerlo", ["de", "tenerlo"]),  # "deten*" + a long tail is not a keyword
 ])
 def test_split_words_are_joined_only_into_keywords(engine, text, words):
     assert engine.matcher.words(text) == words
