@@ -252,6 +252,9 @@ def _keyword_section(data: dict, section: str, classes: Mapping[str, frozenset[s
                 problems.add(name, where, f"{entry!r}: a first word ending in * needs 3 "
                              "letters before the *")
             for word in words.replace("+", " ").split():
+                if word.endswith("*") and len(word) < 3:
+                    problems.add(name, where, f"{entry!r}: a word ending in * needs 2 "
+                                 "letters before the *")
                 if word.startswith("@") and word[1:] not in classes:
                     problems.add(name, where, f"{entry!r}: no class <{word[1:]}> under classes")
                 target = CARRIER_WORDS.get(word.rstrip("*"))

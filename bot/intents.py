@@ -37,6 +37,7 @@ CLASS_WEIGHT = 0.5
 GENERIC_MARGIN = 2.0
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
+_MARKS = re.compile(r"[\u0300-\u036f]")  # combining accents, after NFKD
 _APOSTROPHES = re.compile(r"(?<=[a-z])['\u2019](?=[a-z])")
 
 
@@ -45,7 +46,7 @@ def normalise(text: str) -> list[str]:
     "don't" -> ['dont']."""
     text = unicodedata.normalize("NFKD", text[:MAX_CHARS].casefold())
     text = _APOSTROPHES.sub("", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _MARKS.sub("", text)
     text = _REPEATS.sub(r"\1", text)
     return _NOT_WORD.sub(" ", text).split()
 
@@ -59,32 +60,27 @@ class Match:
     sure: bool = False  # the language is plain (two words or more say so), not a guess
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Pattern:
     intent: str
     parts: tuple[tuple[str, ...], ...]  # one part: a phrase; several: all, anywhere
     weight: float
     weak: bool = False  # from `weak:`: counts only when nothing else specific matched
+    needs: frozenset[str] = frozenset()  # every test in it: a quick "could it match?"
 
 
 class _Words:
-    """One message's words and, for each, the keyword tests it passes."""
+    """One message's words and, for each, the keyword tests it passes: the word itself,
+    its word classes ("@agent") and the stems it starts with ("abogad*")."""
 
-    def __init__(self, words: list[str], classes_of: dict[str, set[str]]):
+    def __init__(self, words: list[str], tests: list[frozenset[str]]):
         self.words = words
-        self.classes = [classes_of.get(w, set()) for w in words]
-
-    def passes(self, test: str, i: int) -> bool:
-        word = self.words[i]
-        if test[0] == "@":
-            return test in self.classes[i]
-        if test[-1] == "*":
-            return word.startswith(test[:-1])
-        return word == test
+        self.tests = tests
+        self.present = frozenset().union(*tests)
 
     def phrase_at(self, phrase: tuple[str, ...], i: int) -> bool:
         return i + len(phrase) <= len(self.words) and all(
-            self.passes(test, i + k) for k, test in enumerate(phrase))
+            test in self.tests[i + k] for k, test in enumerate(phrase))
 
     def find(self, phrase: tuple[str, ...], avoid: set[int]) -> set[int] | None:
         for i in range(len(self.words)):
@@ -171,6 +167,9 @@ class Matcher:
                 self.names[tuple(normalise(name))] = code
                 self.lexicon[other].update(normalise(name))  # "inglés" is a Spanish word
         self.stopwords = frozenset(stopwords)
+        self.names_by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        for name, code in self.names.items():
+            self.names_by_first[name[0]].append((name, code))
         self.negations = frozenset(w for loc in content.locales.values() for w in loc.negations)
         self.letters = _Letters({
             code: [w for t in loc.texts.values() for w in normalise(t.reply)]
@@ -186,27 +185,26 @@ class Matcher:
         weight = sum(CLASS_WEIGHT if t[0] == "@" else
                      STOPWORD_WEIGHT if t in self.stopwords else 1.0
                      for part in parts for t in part)
-        return _Pattern(intent, parts, weight, weak)
+        return _Pattern(intent, parts, weight, weak,
+                        frozenset(test for part in parts for test in part))
 
     def _index(self) -> None:
-        self.by_first: dict[str, list[_Pattern]] = defaultdict(list)  # word or @class
-        self.by_stem: dict[str, list[tuple[str, _Pattern]]] = defaultdict(list)
+        self.by_first: dict[str, list[_Pattern]] = defaultdict(list)  # word, @class, stem*
         for pat in self.patterns:
-            first = pat.parts[0][0]
-            if first.endswith("*"):  # stems have 3 letters at least (content checks it)
-                self.by_stem[first[:3]].append((first[:-1], pat))
-            else:
-                self.by_first[first].append(pat)
+            self.by_first[pat.parts[0][0]].append(pat)
         everything = set().union(*self.lexicon.values()) | set(CARRIER_WORDS)
         self.known = {w for w in everything if not w.endswith("*")}
         self.stems = sorted({w[:-1] for w in everything if w.endswith("*") and len(w) > 5})
-        self.all_stems = [w[:-1] for w in everything if w.endswith("*")]
         self.vocabulary = sorted(self.known)
         self.keyword_words = {t for p in self.patterns for part in p.parts for t in part
                               if t[0] != "@" and not t.endswith("*")} - self.stopwords
         self._corrections: dict[str, str] = {}
-        self._class_cache: dict[str, set[str]] = {}
+        self._tests_cache: dict[str, frozenset[str]] = {}
         self._known_cache: dict[str, bool] = {}
+        self.stem_index: dict[str, set[str]] = defaultdict(set)  # "ab" -> {"abogad*"}
+        for test in everything:  # keyword and class stems alike
+            if test.endswith("*"):
+                self.stem_index[test[:2]].add(test)
         self.class_exact: dict[str, set[str]] = defaultdict(set)
         self.class_stems: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for name, members in self.class_words.items():
@@ -258,13 +256,13 @@ class Matcher:
         return known
 
     def _stem(self, word: str) -> bool:
-        return any(word.startswith(s) for s in self.all_stems)
+        return any(word.startswith(s[:-1]) for s in self.stem_index.get(word[:2], ()))
 
     def _stem_ending(self, word: str) -> bool:
         """A keyword stem of four letters or more plus a short ending: "detenid" + "o",
         not "parar" + "entar"."""
-        return any(word.startswith(s) and len(word) - len(s) <= 3
-                   for s in self.all_stems if len(s) >= 4)
+        return any(len(s) >= 5 and word.startswith(s[:-1]) and len(word) - len(s) <= 2
+                   for s in self.stem_index.get(word[:2], ()))
 
     def _correct(self, word: str) -> str:
         cached = self._corrections.get(word)
@@ -288,19 +286,22 @@ class Matcher:
                     return stem + word[cut:]
         return word
 
-    def _classes(self, words: Iterable[str]) -> dict[str, set[str]]:
-        return {word: self._classes_of(word) for word in words}
-
-    def _classes_of(self, word: str) -> set[str]:
-        found = self._class_cache.get(word)
+    def _tests_of(self, word: str) -> frozenset[str]:
+        """The keyword tests a word passes: itself, its classes, the stems it starts with."""
+        found = self._tests_cache.get(word)
         if found is None:
-            found = set(self.class_exact.get(word, ()))
-            found.update(name for stem, name in self.class_stems.get(word[:3], ())
-                         if word.startswith(stem))
-            if len(self._class_cache) > 50_000:
-                self._class_cache.clear()
-            self._class_cache[word] = found
+            stems = {s for s in self.stem_index.get(word[:2], ()) if word.startswith(s[:-1])}
+            classes = set(self.class_exact.get(word, ()))
+            classes.update(name for stem, name in self.class_stems.get(word[:3], ())
+                           if word.startswith(stem))
+            found = frozenset({word} | stems | classes)
+            if len(self._tests_cache) > 50_000:  # bounded: texts can hold anything
+                self._tests_cache.clear()
+            self._tests_cache[word] = found
         return found
+
+    def _message(self, words: list[str]) -> _Words:
+        return _Words(words, [self._tests_of(w) for w in words])
 
     def locale_of(self, words: list[str]) -> str | None:
         return self._language_of(words)[0]
@@ -328,14 +329,11 @@ class Matcher:
         phrase listed under `unknown` ("sign up") silences the words inside it. A specific
         intent adds up what it found; a generic one counts only its heaviest match."""
         hits = []
-        for i, word in enumerate(msg.words):
-            candidates = list(self.by_first.get(word, ()))
-            for name in msg.classes[i]:
-                candidates += self.by_first.get(name, ())
-            candidates += [p for s, p in self.by_stem.get(word[:3], ()) if word.startswith(s)]
-            for pat in candidates:
-                if msg.phrase_at(pat.parts[0], i):
-                    hits.append((pat.weight, i, pat))
+        for i, tests in enumerate(msg.tests):
+            for test in tests:
+                for pat in self.by_first.get(test, ()):
+                    if pat.needs <= msg.present and msg.phrase_at(pat.parts[0], i):
+                        hits.append((pat.weight, i, pat))
         hits.sort(key=lambda hit: (-hit[0], -self._tie_rank(hit[2].intent), hit[1]))
         used: set[int] = set()
         found: dict[str, float] = defaultdict(float)
@@ -372,8 +370,8 @@ class Matcher:
     def target_language(self, words: list[str], locale: str | None) -> str | None:
         """The language a message asks for: the one it names, or, when it says it does not
         speak the one it names ("no hablo inglés"), the one it is written in."""
-        for i in range(len(words)):
-            for name, code in self.names.items():
+        for i, word in enumerate(words):
+            for name, code in self.names_by_first.get(word, ()):
                 if tuple(words[i:i + len(name)]) != name:
                     continue
                 if not self.negations & set(words[max(0, i - 3):i]):
@@ -390,7 +388,7 @@ class Matcher:
     def explain(self, text: str) -> dict[str, object]:
         """What the matcher saw: for `helpline classify --explain` and content editors."""
         words = self.words(text)
-        scores = self.scores(_Words(words, self._classes(words)))
+        scores = self.scores(self._message(words))
         return {"words": words, "scores": {i: round(s, 2) for i, s in scores.items()}}
 
     # -- the whole ---------------------------------------------------------------------
@@ -406,7 +404,7 @@ class Matcher:
         digit = self._menu_digit(words)
         if digit:
             return Match(digit, locale)
-        found = self.scores(_Words(words, self._classes(words)))
+        found = self.scores(self._message(words))
         target = self.target_language(words, locale)
         if target:
             found["language"] = max(found["language"], 1.0)
