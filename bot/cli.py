@@ -94,7 +94,7 @@ def chat(lang: str | None) -> None:
         reply = bot.respond(text, state)
         state = reply.state
         click.secho(f"[{reply.intent}, {reply.locale}]", dim=True)
-        click.echo(reply.text if reply.text is not None else "(no reply: opted out)")
+        click.echo(reply.text if reply.text is not None else "(no reply: opted out until START)")
 
 
 @main.command()
