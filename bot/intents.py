@@ -18,6 +18,7 @@ classes, abbreviations, stopwords, priorities); this module holds only the mecha
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -29,12 +30,13 @@ from babel import Locale
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import extractOne
 
-from .content import CARRIER_WORDS, Content
+from .content import CARRIER_WORDS, Content, LocaleContent
 
 MAX_CHARS = 1600  # Twilio's own limit on a message body; longer input is cut first
 STOPWORD_WEIGHT = 0.2
 CLASS_WEIGHT = 0.5
 GENERIC_MARGIN = 2.0
+WORD_CACHE = 65_536
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 _MARKS = re.compile(r"[\u0300-\u036f]")  # combining accents, after NFKD
@@ -134,49 +136,54 @@ class Matcher:
         self.phrase_abbreviations: list[tuple[str, str]] = []
         self.numbers: dict[str, str] = {}
         self.menu_words: set[str] = set()
-        self.names: dict[tuple[str, ...], str] = {}
-        self.class_words: dict[str, set[str]] = defaultdict(set)  # "@agent" -> {"migra", "ice*"}
+        self.names: dict[tuple[str, ...], str] = {}  # language names -> locale
+        self.class_words: dict[str, set[str]] = defaultdict(set)  # "@agent" -> {"migra", ...}
         self.lexicon: dict[str, set[str]] = {}  # locale -> exact words and stems* it knows
-        stopwords: set[str] = set()
-        entries: dict[tuple[str, str], None] = {}
+        entries: dict[tuple[str, str, bool], None] = {}  # in two locales: counted once
         for code, loc in content.locales.items():
-            for short, long in loc.abbreviations.items():
-                if _NOT_WORD.search(short):
-                    self.phrase_abbreviations.append((short, f" {long} "))
-                else:
-                    self.abbreviations[short] = long.split()
-            self.numbers.update(loc.numbers)
-            self.menu_words.update(loc.menu_words)
-            for name, members in loc.classes.items():
-                self.class_words["@" + name].update(members)
-            lexicon = set(loc.stopwords) | {m for ms in loc.classes.values() for m in ms}
-            for weak, section in ((False, loc.keywords), (True, loc.weak)):
-                for intent, keywords in section.items():
-                    for entry in keywords:
-                        entries[(intent, entry, weak)] = None  # in two locales: counted once
-                        lexicon.update(t for t in entry.replace("+", " ").split()
-                                       if t[0] != "@")
-            lexicon.update(loc.numbers)
-            for name in loc.language_names:
-                self.names[tuple(name.split())] = code
-            self.lexicon[code] = lexicon
-            stopwords |= loc.stopwords
-        for code in content.locales:
-            for other in content.locales:  # CLDR: "español", "Spanish", "inglés", ...
-                name = Locale.parse(code).get_display_name(other) or code
-                self.names[tuple(normalise(name))] = code
-                self.lexicon[other].update(normalise(name))  # "inglés" is a Spanish word
-        self.stopwords = frozenset(stopwords)
-        self.names_by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
-        for name, code in self.names.items():
-            self.names_by_first[name[0]].append((name, code))
-        self.negations = frozenset(w for loc in content.locales.values() for w in loc.negations)
+            self._read_locale(code, loc, entries)
+        self._read_language_names(content)
+        self.stopwords = frozenset().union(*(loc.stopwords for loc in content.locales.values()))
+        self.negations = frozenset().union(*(loc.negations for loc in content.locales.values()))
         self.letters = _Letters({
             code: [w for t in loc.texts.values() for w in normalise(t.reply)]
             + [w.strip("*") for w in self.lexicon[code] if w[0] != "@"]
             for code, loc in content.locales.items()})
         self.patterns = [self._pattern(intent, entry, weak) for intent, entry, weak in entries]
         self._index()
+
+    def _read_locale(self, code: str, loc: LocaleContent,
+                     entries: dict[tuple[str, str, bool], None]) -> None:
+        for short, long in loc.abbreviations.items():
+            if _NOT_WORD.search(short):
+                self.phrase_abbreviations.append((short, f" {long} "))
+            else:
+                self.abbreviations[short] = long.split()
+        self.numbers.update(loc.numbers)
+        self.menu_words.update(loc.menu_words)
+        lexicon = set(loc.stopwords) | set(loc.numbers)
+        for name, members in loc.classes.items():
+            self.class_words["@" + name].update(members)
+            lexicon |= members
+        for weak, section in ((False, loc.keywords), (True, loc.weak)):
+            for intent, keywords in section.items():
+                for entry in keywords:
+                    entries[(intent, entry, weak)] = None
+                    lexicon.update(t for t in entry.replace("+", " ").split() if t[0] != "@")
+        for name in loc.language_names:
+            self.names[tuple(name.split())] = code
+        self.lexicon[code] = lexicon
+
+    def _read_language_names(self, content: Content) -> None:
+        """CLDR's names of every locale in every locale: "español", "Spanish", "inglés"."""
+        self.names_by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        for code in content.locales:
+            for other in content.locales:
+                name = Locale.parse(code).get_display_name(other) or code
+                self.names[tuple(normalise(name))] = code
+                self.lexicon[other].update(normalise(name))  # "inglés" is a Spanish word
+        for name, code in self.names.items():
+            self.names_by_first[name[0]].append((name, code))
 
     def _pattern(self, intent: str, entry: str, weak: bool = False) -> _Pattern:
         """What a keyword weighs: each literal word 1 (a stopword 0.2), each word class
@@ -198,9 +205,10 @@ class Matcher:
         self.vocabulary = sorted(self.known)
         self.keyword_words = {t for p in self.patterns for part in p.parts for t in part
                               if t[0] != "@" and not t.endswith("*")} - self.stopwords
-        self._corrections: dict[str, str] = {}
-        self._tests_cache: dict[str, frozenset[str]] = {}
-        self._known_cache: dict[str, bool] = {}
+        # Word-level work is done once per distinct word; bounded, as texts hold anything.
+        self._recognised = functools.lru_cache(maxsize=WORD_CACHE)(self._recognised_now)
+        self._correct = functools.lru_cache(maxsize=WORD_CACHE)(self._nearest)
+        self._tests_of = functools.lru_cache(maxsize=WORD_CACHE)(self._tests_now)
         self.stem_index: dict[str, set[str]] = defaultdict(set)  # "ab" -> {"abogad*"}
         for test in everything:  # keyword and class stems alike
             if test.endswith("*"):
@@ -246,14 +254,8 @@ class Matcher:
             i += 1
         return out
 
-    def _recognised(self, word: str) -> bool:
-        known = self._known_cache.get(word)
-        if known is None:
-            known = word in self.known or word.isdigit() or self._stem(word)
-            if len(self._known_cache) > 50_000:
-                self._known_cache.clear()
-            self._known_cache[word] = known
-        return known
+    def _recognised_now(self, word: str) -> bool:
+        return word in self.known or word.isdigit() or self._stem(word)
 
     def _stem(self, word: str) -> bool:
         return any(word.startswith(s[:-1]) for s in self.stem_index.get(word[:2], ()))
@@ -263,15 +265,6 @@ class Matcher:
         not "parar" + "entar"."""
         return any(len(s) >= 5 and word.startswith(s[:-1]) and len(word) - len(s) <= 2
                    for s in self.stem_index.get(word[:2], ()))
-
-    def _correct(self, word: str) -> str:
-        cached = self._corrections.get(word)
-        if cached is None:
-            cached = self._nearest(word)
-            if len(self._corrections) > 50_000:  # bounded: texts can hold anything
-                self._corrections.clear()
-            self._corrections[word] = cached
-        return cached
 
     def _nearest(self, word: str) -> str:
         if len(word) < 5 or self._recognised(word):
@@ -286,19 +279,13 @@ class Matcher:
                     return stem + word[cut:]
         return word
 
-    def _tests_of(self, word: str) -> frozenset[str]:
+    def _tests_now(self, word: str) -> frozenset[str]:
         """The keyword tests a word passes: itself, its classes, the stems it starts with."""
-        found = self._tests_cache.get(word)
-        if found is None:
-            stems = {s for s in self.stem_index.get(word[:2], ()) if word.startswith(s[:-1])}
-            classes = set(self.class_exact.get(word, ()))
-            classes.update(name for stem, name in self.class_stems.get(word[:3], ())
-                           if word.startswith(stem))
-            found = frozenset({word} | stems | classes)
-            if len(self._tests_cache) > 50_000:  # bounded: texts can hold anything
-                self._tests_cache.clear()
-            self._tests_cache[word] = found
-        return found
+        stems = {s for s in self.stem_index.get(word[:2], ()) if word.startswith(s[:-1])}
+        classes = set(self.class_exact.get(word, ()))
+        classes.update(name for stem, name in self.class_stems.get(word[:3], ())
+                       if word.startswith(stem))
+        return frozenset({word} | stems | classes)
 
     def _message(self, words: list[str]) -> _Words:
         return _Words(words, [self._tests_of(w) for w in words])

@@ -96,7 +96,7 @@ def test_chat_starts_in_the_chosen_language(runner, engine):
 def test_chat_after_stop_says_nothing_is_sent(runner):
     result = runner.invoke(main, ["chat"], input="STOP\nhola\n")
     assert result.exit_code == 0, result.output
-    assert result.stdout.count("(no reply: opted out)") == 2
+    assert result.stdout.count("(no reply: opted out until START)") == 2
 
 
 def test_serve_dev_refuses_a_public_address(runner):
