@@ -79,6 +79,7 @@ class _Words:
         self.words = words
         self.tests = tests
         self.present = frozenset().union(*tests)
+        self.shadowed: set[int] = set()  # positions an `unknown` phrase took
 
     def phrase_at(self, phrase: tuple[str, ...], i: int) -> bool:
         return i + len(phrase) <= len(self.words) and all(
@@ -275,7 +276,7 @@ class Matcher:
             return best[0]
         for stem in self.stems:  # a typo inside a stem: "abogdo" -> "abogad" + "o"
             for cut in (len(stem) - 1, len(stem), len(stem) + 1):
-                if OSA.distance(word[:cut], stem) <= 1:
+                if len(word) - cut <= 3 and OSA.distance(word[:cut], stem) <= 1:
                     return stem + word[cut:]
         return word
 
@@ -313,19 +314,45 @@ class Matcher:
     def scores(self, msg: _Words) -> dict[str, float]:
         """Each intent's evidence. The heaviest matches are taken first and use up their
         words, so "signed by a judge" (door) leaves nothing for "signed" (sign), and a
-        phrase listed under `unknown` ("sign up") silences the words inside it. A specific
-        intent adds up what it found; a generic one counts only its heaviest match."""
-        hits = []
+        phrase listed under `unknown` ("sign up") silences the words inside it (language
+        names too: "english classes"). A specific intent adds up its phrases and its best
+        +-match; a generic one counts only its heaviest match. Weak keywords get the words
+        left over, and count only when nothing specific matched."""
+        hits: list[tuple[float, int, _Pattern]] = []
         for i, tests in enumerate(msg.tests):
             for test in tests:
                 for pat in self.by_first.get(test, ()):
                     if pat.needs <= msg.present and msg.phrase_at(pat.parts[0], i):
                         hits.append((pat.weight, i, pat))
-        hits.sort(key=lambda hit: (-hit[0], -self._tie_rank(hit[2].intent), hit[1]))
-        used: set[int] = set()
+        hits.sort(key=lambda hit: (hit[2].weak, -hit[0], -self._tie_rank(hit[2].intent),
+                                   hit[1]))
         found: dict[str, float] = defaultdict(float)
         together: dict[str, float] = defaultdict(float)  # +-patterns: the best one counts
         weak: dict[str, float] = defaultdict(float)
+        for weight, pat, span in self._take(hits, msg):
+            if pat.intent == "unknown":
+                msg.shadowed |= span
+            elif pat.weak:
+                weak[pat.intent] = max(weak[pat.intent], weight)
+            elif pat.intent in self.generic:
+                found[pat.intent] = max(found[pat.intent], weight)
+            elif len(pat.parts) > 1:
+                together[pat.intent] = max(together[pat.intent], weight)
+            else:
+                found[pat.intent] += weight
+        for intent, weight in together.items():
+            found[intent] += weight
+        if not set(found) - self.generic:
+            for intent, weight in weak.items():
+                found[intent] = max(found[intent], weight)
+        return found
+
+    @staticmethod
+    def _take(hits: list[tuple[float, int, _Pattern]],
+              msg: _Words) -> Iterable[tuple[float, _Pattern, set[int]]]:
+        """The matches in order, each with the words it uses, skipping any that would need
+        a word an earlier match already took."""
+        used: set[int] = set()
         for weight, i, pat in hits:
             span = set(range(i, i + len(pat.parts[0])))
             if span & used:
@@ -337,29 +364,15 @@ class Matcher:
                 span |= more
             else:
                 used |= span
-                if pat.weak:
-                    weak[pat.intent] = max(weak[pat.intent], weight)
-                elif pat.intent in self.generic:
-                    found[pat.intent] = max(found[pat.intent], weight)
-                elif pat.intent == "unknown":
-                    continue
-                elif len(pat.parts) > 1:
-                    together[pat.intent] = max(together[pat.intent], weight)
-                else:
-                    found[pat.intent] += weight
-        for intent, weight in together.items():
-            found[intent] += weight
-        if not set(found) - self.generic:  # weak words speak only when nothing else does
-            for intent, weight in weak.items():
-                found[intent] = max(found[intent], weight)
-        return found
+                yield weight, pat, span
 
-    def target_language(self, words: list[str], locale: str | None) -> str | None:
+    def target_language(self, words: list[str], locale: str | None,
+                        shadowed: set[int] = frozenset()) -> str | None:
         """The language a message asks for: the one it names, or, when it says it does not
         speak the one it names ("no hablo inglés"), the one it is written in."""
         for i, word in enumerate(words):
             for name, code in self.names_by_first.get(word, ()):
-                if tuple(words[i:i + len(name)]) != name:
+                if tuple(words[i:i + len(name)]) != name or i in shadowed:
                     continue
                 if not self.negations & set(words[max(0, i - 3):i]):
                     return code
@@ -391,8 +404,9 @@ class Matcher:
         digit = self._menu_digit(words)
         if digit:
             return Match(digit, locale)
-        found = self.scores(self._message(words))
-        target = self.target_language(words, locale)
+        msg = self._message(words)
+        found = self.scores(msg)
+        target = self.target_language(words, locale, msg.shadowed)
         if target:
             found["language"] = max(found["language"], 1.0)
         specific = {i: s for i, s in found.items() if i not in self.generic}
