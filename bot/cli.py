@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import statistics
 import sys
 from pathlib import Path
 
@@ -131,13 +132,19 @@ def check() -> None:
                                      or DEFAULTS["LOCALES_DIR"]), bot.codes,
                                 code_dir=Path(__file__).parent)
     click.echo(f"{'reply':<12} {'locale':<6} {'chars':>5} {'encoding':<8} {'segments':>8}")
-    for name, code, text in bot.all_replies():
+    rows = bot.all_replies()
+    for name, code, text in rows:
         seg = sms.segments(text)
         flag = "" if seg.count <= sms.MAX_SEGMENTS else "  TOO LONG"
         click.echo(f"{name:<12} {code:<6} {len(text):>5} {seg.encoding:<8} {seg.count:>8}{flag}")
         if flag:
             problems.append(f"{name} ({code}): {seg.count} segments, the limit is "
                             f"{sms.MAX_SEGMENTS}")
+    for code in bot.codes:
+        counts = sorted(sms.segments(t).count for _, c, t in rows if c == code)
+        click.echo(f"{code}: {len(counts)} replies, median {statistics.median(counts):g} "
+                   f"segments, most {counts[-1]}")
     for problem in problems:
         click.echo(f"ERROR {problem}", err=True)
+    click.echo(f"{len(problems)} problem(s)" if problems else "content and catalogs OK")
     sys.exit(1 if problems else 0)
