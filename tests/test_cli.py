@@ -49,7 +49,7 @@ def test_classify_explain_shows_words_and_scores():
 def _rows(output: str) -> list[list[str]]:
     lines = output.splitlines()
     assert lines[0].split() == ["reply", "locale", "chars", "encoding", "segments"]
-    return [line.split() for line in lines[1:] if line.strip()]
+    return [line.split() for line in lines[1:] if len(line.split()) == 5]
 
 
 def test_check_prints_every_reply_and_exits_0(runner, engine):
@@ -67,6 +67,9 @@ def test_check_prints_every_reply_and_exits_0(runner, engine):
             len(texts[name, code]), seg.encoding, seg.count)
         assert 1 <= seg.count <= sms.MAX_SEGMENTS
     assert "ERROR" not in result.output
+    assert result.stdout.rstrip().endswith("content and catalogs OK")
+    for code in {code for _, code, _ in engine.all_replies()}:
+        assert f"{code}: {len(rows) // 2} replies, median " in result.stdout
 
 
 @pytest.mark.parametrize("breakage", ["spanish-reply-missing", "keyword-in-two-intents"])
