@@ -291,10 +291,7 @@ class Matcher:
     def _message(self, words: list[str]) -> _Words:
         return _Words(words, [self._tests_of(w) for w in words])
 
-    def locale_of(self, words: list[str]) -> str | None:
-        return self._language_of(words)[0]
-
-    def _language_of(self, words: list[str]) -> tuple[str | None, bool]:
+    def language_of(self, words: list[str]) -> tuple[str | None, bool]:
         """The language whose words the message uses more (and whether by two or more),
         else a guess from its letters."""
         votes: dict[str, int] = defaultdict(int)
@@ -396,7 +393,7 @@ class Matcher:
         if not text.strip():
             return Match("menu", None)
         words = self.words(text)
-        locale, sure = self._language_of(words)
+        locale, sure = self.language_of(words)
         if not words:
             return Match("unknown", None)
         if len(words) == 1 and words[0] in CARRIER_WORDS:
