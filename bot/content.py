@@ -158,8 +158,9 @@ def _load_facts(path: Path, problems: _Problems) -> tuple[dict, dict, tuple, fro
     return facts, menu, priority, generic
 
 
-def _placeholders(text: str) -> set[str]:
-    return {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+def placeholders(text: str) -> set[str]:
+    """The {names} a reply or a translation uses."""
+    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
 
 
 def _load_texts(path: Path, values: Mapping[str, str], menu_intents: set[str],
@@ -176,13 +177,13 @@ def _load_texts(path: Path, values: Mapping[str, str], menu_intents: set[str],
             problems.add(name, key, "reply is missing")
             continue
         try:
-            unknown = _placeholders(raw["reply"]) - set(values)
+            unknown = placeholders(raw["reply"]) - set(values)
             reply = raw["reply"].strip().format_map(values)
         except (ValueError, IndexError) as err:
             problems.add(name, f"{key}.reply", f"braces are not a placeholder: {err}")
             continue
         except KeyError:
-            unknown = _placeholders(raw["reply"]) - set(values)
+            unknown = placeholders(raw["reply"]) - set(values)
         if unknown:
             problems.add(name, f"{key}.reply", f"unknown fact(s) {sorted(unknown)}")
             continue

@@ -58,6 +58,7 @@ class Helpline:
             locales_dir, self.codes)
         self.gsm7 = encoding == "gsm7"
         self.facts = content.values
+        self.menus = {code: self._menu_text(code) for code in self.codes}  # built once
 
     # -- the one entry point -------------------------------------------------------------
     def respond(self, text: str, state: State | None = None) -> Reply:
@@ -83,6 +84,9 @@ class Helpline:
         return template.format(**self.facts, **extra)
 
     def menu(self, locale: str) -> str:
+        return self.menus[locale]
+
+    def _menu_text(self, locale: str) -> str:
         _ = self.catalogs[locale].gettext
         loc = self.content.locales[locale]
         lines = [self.fill(_("{service}. Reply with a number:"), service=loc.service)]

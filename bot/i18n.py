@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gettext
 import io
-import string
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,6 +16,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+
+from .content import placeholders
 
 DOMAIN = "messages"
 
@@ -58,10 +59,6 @@ def language_name(code: str, in_locale: str | None = None) -> str:
     return name[:1].upper() + name[1:]
 
 
-def _fields(text: str) -> set[str]:
-    return {f for _, f, _, _ in string.Formatter().parse(text) if f}
-
-
 def extracted_ids(source_dir: Path) -> set[str]:
     """The msgids the code uses now (what `pybabel extract` would write)."""
     found = extract_from_dir(str(source_dir), method_map=[("**.py", "python")])
@@ -100,9 +97,9 @@ def catalog_problems(directory: Path, codes: Iterable[str], source: str = "en",
                 problems.append(f"{po}: {msg.id!r}: fuzzy (check it, then remove the flag)")
             elif not msg.string:
                 problems.append(f"{po}: {msg.id!r}: not translated")
-            elif not _fields(msg.string) <= _fields(msg.id):  # may leave one out, not add
+            elif not placeholders(msg.string) <= placeholders(msg.id):  # may leave one out, not add
                 problems.append(f"{po}: {msg.id!r}: unknown placeholder(s) "
-                                f"{sorted(_fields(msg.string) - _fields(msg.id))}")
+                                f"{sorted(placeholders(msg.string) - placeholders(msg.id))}")
         for msgid in sorted(wanted - have):
             problems.append(f"{po}: {msgid!r}: missing (run `make extract`)")
     return problems
