@@ -7,7 +7,9 @@ the reply's locale; rights content comes from the reviewed content files.
 
 from __future__ import annotations
 
+import functools
 import gettext
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -36,6 +38,27 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class Channel:
+    """How one channel shows a reply: SMS and the web page plain, WhatsApp with *bold*
+    command words and menu digits (WhatsApp's own light formatting)."""
+
+    bold: str | None = None  # a template for emphasis, e.g. "*{}*"; None: plain text
+    sms: bool = True  # the SMS encoding setting (HELPLINE_SMS_ENCODING) applies
+
+
+CHANNELS: Mapping[str, Channel] = {
+    "sms": Channel(),
+    "whatsapp": Channel(bold="*{}*", sms=False),
+    "web": Channel(sms=False),
+}
+# Intents a whole-message word asks for by itself: such a word in a reply ("Text MENU",
+# "Envíe BORRAR") is a command the reader may send back, and is what WhatsApp shows bold.
+COMMAND_INTENTS = frozenset({"menu", "stop", "start", "forget", "language"})
+# An upper-case word of 3 letters or more, not part of "1-855-HELP-MY-FAMILY".
+_CAPS = re.compile(r"(?<![\w-])([A-ZÁÉÍÓÚÜÑ]{3,})(?![\w-])")
+
+
+@dataclass(frozen=True)
 class _Turn:
     """What a handler sees."""
 
@@ -59,9 +82,23 @@ class Helpline:
         self.gsm7 = encoding == "gsm7"
         self.facts = content.values
         self.menus = {code: self._menu_text(code) for code in self.codes}  # built once
+        self.commands = frozenset(  # the command words the replies mention: MENU, BORRAR...
+            word for _, _, reply in self.all_replies() for word in _CAPS.findall(reply)
+            if self.matcher.match(word).intent in COMMAND_INTENTS)
+        self._digit_lines = re.compile(
+            r"^(%s) " % "|".join(re.escape(d) for d in self.content.menu), re.MULTILINE)
+        # One formatter per channel; the texts are few (reviewed replies, catalog
+        # strings), so each formatted text is computed once and kept.
+        self.formats: Mapping[str, Callable[[str], str]] = {
+            name: functools.lru_cache(maxsize=1024)(functools.partial(self._format, channel))
+            for name, channel in CHANNELS.items()}
 
     # -- the one entry point -------------------------------------------------------------
-    def respond(self, text: str, state: State | None = None) -> Reply:
+    def respond(self, text: str, state: State | None = None, channel: str = "sms") -> Reply:
+        """The reply to one message; `channel` ("sms", "whatsapp", "web") only changes
+        how the text is shown, never what it says."""
+        if channel not in CHANNELS:
+            raise ValueError(f"unknown channel {channel!r}; one of {sorted(CHANNELS)}")
         state = state or State()
         match = self.matcher.match(text)
         if state.opted_out and match.intent != "start":
@@ -75,9 +112,19 @@ class Helpline:
         turn = _Turn(match, locale, state, self.catalogs[locale].gettext)
         handler = HANDLERS.get(match.intent, _reviewed)
         reply = handler(self, turn)
-        if reply.text is not None and self.gsm7:
-            reply = replace(reply, text=sms.to_gsm7(reply.text))
+        if reply.text is not None:
+            reply = replace(reply, text=self.formats[channel](reply.text))
         return reply
+
+    def _format(self, channel: Channel, text: str) -> str:
+        if channel.bold:
+            bold = channel.bold.format
+            text = self._digit_lines.sub(lambda m: bold(m.group(1)) + " ", text)
+            text = _CAPS.sub(lambda m: bold(m.group(1)) if m.group(1) in self.commands
+                             else m.group(1), text)
+        if channel.sms and self.gsm7:
+            text = sms.to_gsm7(text)
+        return text
 
     # -- texts every handler may need -------------------------------------------------
     def fill(self, template: str, **extra: str) -> str:
