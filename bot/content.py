@@ -7,6 +7,7 @@ Everything is checked once at start-up; a problem names the file and the key.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,6 +49,14 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
 FACTS_FILE = "facts.yaml"
 REPLIES_FILE = "replies.yaml"
 KEYWORDS_FILE = "keywords.yaml"
+VOICE_FILE = "voice.yaml"
+# A spoken summary must be heard through before the call is put through: about 45
+# seconds of speech, in sentences a frightened caller can follow.
+VOICE_MAX_CHARS = 700
+VOICE_MAX_WORDS = 20  # per sentence
+_URL = re.compile(r"https?://|www\.|/|\b[\w-]+\.(?:org|gov|com|net|edu|us|info)\b", re.I)
+_PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{6,}$")
+_SAY_LANGUAGE = re.compile(r"^[a-z]{2,3}-[A-Z]{2}$")
 
 
 class ContentError(Exception):
@@ -77,6 +86,17 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Voice:
+    """One locale's spoken summary for callers, phone numbers already in spoken form."""
+
+    language: str  # what <Say language> takes: en-US, es-US
+    voice: str  # a text-to-speech voice that speaks that language: Polly.Joanna
+    summary: str
+    sources: tuple[str, ...]
+    reviewed: dt.date
+
+
+@dataclass(frozen=True)
 class LocaleContent:
     code: str
     service: str
@@ -90,6 +110,7 @@ class LocaleContent:
     numbers: Mapping[str, str]  # number words for the menu: "uno" -> "1"
     negations: frozenset[str]  # "no", "not": "no hablo inglés" asks for no English
     menu_words: frozenset[str]  # words that may stand beside a menu digit: "opción 4"
+    voice: Voice | None = None  # the spoken summary (voice.yaml); the loader requires it
 
 
 @dataclass(frozen=True)
@@ -202,6 +223,63 @@ def _load_texts(path: Path, values: Mapping[str, str], menu_intents: set[str],
     for intent in set(raw_intents) - set(CONTENT_INTENTS):
         problems.add(name, f"intents.{intent}", "not an intent with reviewed content")
     return service, texts
+
+
+def spoken_number(value: str) -> str:
+    """'1-855-435-7693' -> '1. 8, 5, 5. 4, 3, 5. 7, 6, 9, 3': one digit at a time, a
+    pause between groups, so text-to-speech says it slowly and never as 'eight hundred'."""
+    groups = [g for g in re.split(r"[^0-9]+", value) if g]
+    return ". ".join(", ".join(group) for group in groups)
+
+
+def spoken_facts(values: Mapping[str, str]) -> dict[str, str]:
+    """The facts a voice text may name: phone numbers, in spoken form."""
+    return {k: spoken_number(v) for k, v in values.items() if _PHONE.match(v)}
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+
+
+def _load_voice(path: Path, values: Mapping[str, str], problems: _Problems) -> Voice | None:
+    data, name, before = _read(path, problems), str(path), len(problems)
+    if not data:
+        return None
+    language, voice = str(data.get("language") or ""), str(data.get("voice") or "")
+    if not _SAY_LANGUAGE.match(language):
+        problems.add(name, "language", f"a Twilio <Say> language like es-US, not {language!r}")
+    if not voice:
+        problems.add(name, "voice", "name a text-to-speech voice for the language, "
+                     "e.g. Polly.Lupe for es-US")
+    raw = " ".join(str(data.get("summary") or "").split())
+    spoken = spoken_facts(values)
+    try:
+        unknown = placeholders(raw) - set(spoken)
+    except ValueError as err:
+        problems.add(name, "summary", f"braces are not a placeholder: {err}")
+        return None
+    if not raw:
+        problems.add(name, "summary", "the spoken summary is missing")
+    elif unknown:
+        problems.add(name, "summary", f"only phone-number facts can be spoken, not {sorted(unknown)}")
+    else:
+        summary = raw.format_map(spoken)
+        if _URL.search(raw):
+            problems.add(name, "summary", "no web addresses: a caller cannot click them")
+        if len(summary) > VOICE_MAX_CHARS:
+            problems.add(name, "summary", f"{len(summary)} characters spoken; the limit is "
+                         f"{VOICE_MAX_CHARS} (about 45 seconds)")
+        for sentence in _sentences(raw):
+            if len(sentence.split()) > VOICE_MAX_WORDS:
+                problems.add(name, "summary", f"sentence of {len(sentence.split())} words, "
+                             f"the limit is {VOICE_MAX_WORDS}: {sentence[:40]!r}...")
+    sources = tuple(data.get("sources") or ())
+    if not sources:
+        problems.add(name, "sources", "list at least one source")
+    reviewed = _date(data.get("reviewed"), name, "reviewed", problems)
+    if len(problems) > before:
+        return None
+    return Voice(language, voice, raw.format_map(spoken), sources, reviewed)
 
 
 def normal_words(text: str) -> tuple[str, ...]:
@@ -351,8 +429,9 @@ def load(directory: str | Path, settings: Mapping[str, object] | None = None) ->
         service, texts = _load_texts(directory / code / REPLIES_FILE, values,
                                      set(menu.values()) - {"menu"}, problems)
         kw = _load_keywords(directory / code / KEYWORDS_FILE, problems)
+        voice = _load_voice(directory / code / VOICE_FILE, values, problems)
         locales[code] = LocaleContent(code=code, service=service,
-                                      texts=MappingProxyType(texts), **kw)
+                                      texts=MappingProxyType(texts), voice=voice, **kw)
     if problems:
         raise ContentError(list(problems))
     return Content(directory, MappingProxyType(facts), MappingProxyType(menu), priority,
