@@ -13,7 +13,8 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from .conversation import Helpline
 from .intents import MAX_CHARS
-from .store import SqliteStore, pseudonym
+from .guard import Guard
+from .store import Store, pseudonym
 
 bp = Blueprint("webhooks", __name__)
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ def is_signed() -> bool:
 
 @bp.post("/sms")
 def sms() -> Response:
+    """SMS and WhatsApp. Order matters: a retry of an answered message is dropped first;
+    state changes (STOP above all) always apply; a reply goes out only within limits."""
     started = time.perf_counter()
     if not is_signed():
         log.warning("refused an unsigned or wrongly signed request (403)")
@@ -59,27 +62,35 @@ def sms() -> Response:
     sender = request.form.get("From", "").strip()
     if not sender:
         abort(400, "missing From")
+    channel = "whatsapp" if sender.lower().startswith("whatsapp:") else "sms"
     bot: Helpline = current_app.extensions["helpline"]
-    store: SqliteStore = current_app.extensions["helpline_store"]
+    store: Store = current_app.extensions["helpline_store"]
+    guard: Guard = current_app.extensions["helpline_guard"]
     locale = None
     try:
+        if not guard.first_time(request.form.get("MessageSid", "")):
+            log.info("sms duplicate channel=%s (a retry: not answered again)", channel)
+            return twiml(None)
         key = pseudonym(current_app.config["SECRET_KEY"].encode(), sender)
         state = store.get(key)
         locale = state.locale if state else None
-        reply = bot.respond(request.form.get("Body", "")[:MAX_CHARS], state)
+        reply = bot.respond(request.form.get("Body", "")[:MAX_CHARS], state, channel)
         if reply.state is None:
             store.delete(key)
         else:
             store.put(key, reply.state)
+        guard.count(reply.intent, reply.locale)
+        limited = reply.text and guard.check(sender, reply.intent, reply.locale)
     except Exception as err:  # the texter still gets the hotline number
         # The type and the code path only: an exception's message could quote input.
         log.error("reply failed: %s\n%s", type(err).__name__,
                   "".join(traceback.format_tb(err.__traceback__)))
         return twiml(bot.error_text(locale))
-    log.info("sms intent=%s locale=%s channel=%s ms=%.1f", reply.intent, reply.locale,
-             "whatsapp" if sender.startswith("whatsapp:") else "sms",
-             (time.perf_counter() - started) * 1000)
-    return twiml(reply.text)
+    log.info("sms intent=%s locale=%s channel=%s ms=%.1f%s", reply.intent, reply.locale,
+             channel, (time.perf_counter() - started) * 1000,
+             f" limited={limited}" if limited else "")
+    # Over a limit: 200 with nothing to send (a 429 would send Twilio to the fallback URL).
+    return twiml(None if limited else reply.text)
 
 
 @bp.get("/healthz")

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import time
+import uuid
 import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
@@ -51,8 +55,11 @@ def sign(url: str, params: dict[str, str], token: str = TOKEN) -> str:
     return RequestValidator(token).compute_signature(url, params)
 
 
-def twilio_fields(body: str | None, sender: str | None, n: int = 1) -> dict[str, str]:
-    """The form fields Twilio posts for an incoming SMS (a realistic subset)."""
+def twilio_fields(body: str | None, sender: str | None, sid: str | None = None
+                  ) -> dict[str, str]:
+    """The form fields Twilio posts for an incoming SMS (a realistic subset); each call
+    a new MessageSid unless one is given (a retry)."""
+    n = int(sid[2:], 16) if sid else uuid.uuid4().int
     fields = {
         "ToCountry": "US", "ToState": "IL", "SmsMessageSid": f"SM{n:032x}",
         "NumMedia": "0", "ToCity": "CHICAGO", "FromZip": "60601", "SmsSid": f"SM{n:032x}",
@@ -99,7 +106,7 @@ class Phone:
              headers: dict[str, str] | None = None, **kwargs: object) -> TestResponse:
         self.sent += 1
         if fields is None:
-            fields = twilio_fields(body, sender or self.sender, self.sent)
+            fields = twilio_fields(body, sender or self.sender)
         headers = dict(headers or {})
         if signature is None and signed and self.token:
             signature = sign(sign_url or self.url, sign_fields or fields, self.token)
@@ -133,10 +140,16 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "h.sqlite3"
 
 
+# Tests of other behaviour text one number many times a minute: the limits are lifted
+# for them, and tests/test_limits.py puts the real defaults back (LIMITS).
+UNLIMITED = {"RATE_PER_MINUTE": 10**6, "RATE_PER_DAY": 10**6, "LOOP_REPEATS": 10**6}
+LIMITS = {name: DEFAULTS[name] for name in UNLIMITED}
+
+
 @pytest.fixture
 def settings(db_path: Path) -> dict[str, object]:
     return {"TESTING": True, "SECRET_KEY": SECRET, "TWILIO_AUTH_TOKEN": TOKEN,
-            "DATABASE": str(db_path)}
+            "DATABASE": str(db_path), **UNLIMITED}
 
 
 @pytest.fixture
@@ -269,3 +282,64 @@ def broken_copy(tmp_path: Path, breakage: str) -> tuple[Path, Path, str]:
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
                     encoding="utf-8")
     return content, path, key
+
+
+# -- a real Redis ------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen | None = None,
+                  timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+class RedisServer(NamedTuple):
+    url: str
+    dump: Path  # where SAVE writes the snapshot (uncompressed, so grep can see into it)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """Debian's redis-server on a free loopback port, nothing persisted unless asked
+    (SAVE). Missing: the Redis tests skip, or fail under HELPLINE_REQUIRE_REDIS=1 (CI)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("HELPLINE_REQUIRE_REDIS") == "1":
+            pytest.fail("redis-server is not installed, and HELPLINE_REQUIRE_REDIS=1")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    folder = tmp_path_factory.mktemp("redis")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--rdbcompression", "no", "--dir", str(folder),
+         "--dbfilename", "dump.rdb", "--protected-mode", "yes"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, process)
+        yield RedisServer(f"redis://127.0.0.1:{port}/0", folder / "dump.rdb")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The server's URL, emptied for this test."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    client.close()
+    return redis_server.url

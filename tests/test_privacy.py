@@ -136,7 +136,7 @@ def test_record_holds_only_language_optout_and_day(phone, db_path):
     finally:
         db.close()
     assert columns == ["pseudonym", "locale", "opted_out", "last_day"]
-    assert tables == {"senders"}
+    assert tables == {"senders", "counters", "claims", "stats"}
     (locale, opted_out, last_day), = stored(db_path).values()
     assert (locale, opted_out) == ("es", 0)
     assert last_day == int(time.time() // DAY)
