@@ -47,18 +47,17 @@ class Guard:
                                 self.limits.duplicate_seconds)
 
     def check(self, address: str, intent: str, locale: str) -> str | None:
-        """Count one reply to `address`; None if it may go out, else the limit it broke
-        ("minute", "day" or "loop")."""
+        """Count one reply to `address`; None if it may go out, else the limit it broke:
+        "loop" (the same reply again and again, each soon after the last), "minute" or
+        "day" (replies to this address, counted from the first in the window)."""
         lim = self.limits
-        minute = self.store.hit(self._key("minute", address), 60)
-        day = self.store.hit(self._key("day", address), DAY)
         repeats = self.store.hit(self._key("loop", address, intent, locale),
                                  lim.loop_seconds, sliding=True)
         if repeats > lim.loop_repeats:
-            return "loop"
-        if minute > lim.per_minute:
+            return "loop"  # not counted against the limits: nothing was sent
+        if self.store.hit(self._key("minute", address), 60) > lim.per_minute:
             return "minute"
-        if day > lim.per_day:
+        if self.store.hit(self._key("day", address), DAY) > lim.per_day:
             return "day"
         return None
 

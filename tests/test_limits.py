@@ -1,0 +1,128 @@
+"""Exactly one reply per MessageSid, and limits against loops and abuse, with the real
+default limits, on both backends. (Across processes: tests/test_scale.py.)"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot import DEFAULTS
+from conftest import LIMITS, SENDER, Phone, key_of, twilio_fields
+
+DISTINCT = ["hola", "1", "2", "3", "4", "5", "6", "7", "8", "9", "what are my rights",
+            "can i record the police", "they want me to sign", "i need a lawyer"]
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def backend(request: pytest.FixtureRequest) -> dict[str, object]:
+    """Settings for the store under test."""
+    if request.param == "redis":
+        return {"STORE_URL": request.getfixturevalue("redis_url")}
+    return {}
+
+
+@pytest.fixture
+def limited(make_app, backend):
+    """make_app with the real default limits and the backend under test."""
+    def make(**overrides: object):
+        return make_app(**{**LIMITS, **backend, **overrides})
+    return make
+
+
+def replies(phone: Phone, bodies: list[str], sender: str = SENDER) -> list[str | None]:
+    out = []
+    for body in bodies:
+        status, text = phone.text(body, sender=sender)
+        assert status == 200  # never 429: that would send Twilio to the fallback URL
+        out.append(text)
+    return out
+
+
+def counted(app) -> int:
+    return sum(row[3] for row in app.extensions["helpline_store"].counts())
+
+
+def test_the_defaults_are_five_a_minute_sixty_a_day():
+    assert (DEFAULTS["RATE_PER_MINUTE"], DEFAULTS["RATE_PER_DAY"]) == (5, 60)
+
+
+# -- exactly once ------------------------------------------------------------------------
+def test_a_retried_message_is_answered_once_and_changes_state_once(limited):
+    app = limited()
+    phone = Phone(app.test_client())
+    fields = twilio_fields("español", SENDER)
+    first = phone.text(None, fields=fields)
+    assert first.status == 200 and first.text.startswith("Listo")
+    for _ in range(3):  # Twilio's retries of the same MessageSid
+        assert phone.text(None, fields=fields) == (200, None)
+    assert counted(app) == 1
+    assert app.extensions["helpline_store"].get(key_of()).locale == "es"
+
+
+def test_a_retried_stop_is_not_undone_by_a_later_retry_of_start(limited):
+    app = limited()
+    phone = Phone(app.test_client())
+    stop, start = twilio_fields("STOP", SENDER), twilio_fields("START", SENDER)
+    phone.text(None, fields=stop)
+    phone.text(None, fields=start)
+    assert phone.text(None, fields=stop) == (200, None)  # a late retry of STOP: ignored
+    assert app.extensions["helpline_store"].get(key_of()).opted_out is False
+
+
+def test_messages_without_a_sid_are_still_answered(limited):
+    phone = Phone(limited().test_client())
+    fields = twilio_fields("hola", SENDER)
+    del fields["MessageSid"]
+    assert phone.text(None, fields=fields).text
+    assert phone.text(None, fields=fields).text  # no id: nothing to de-duplicate on
+
+
+# -- limits ------------------------------------------------------------------------------
+def test_five_replies_a_minute_then_silence(limited):
+    phone = Phone(limited().test_client())
+    got = replies(phone, DISTINCT[:9])
+    assert [bool(text) for text in got] == [True] * 5 + [False] * 4
+    assert replies(phone, ["hola"], sender="+13125550177")[0]  # others are unaffected
+
+
+def test_sixty_replies_a_day_then_silence(limited):
+    phone = Phone(limited(RATE_PER_MINUTE=1000, LOOP_REPEATS=1000).test_client())
+    got = replies(phone, (DISTINCT * 5)[:65])
+    assert sum(bool(text) for text in got) == 60
+    assert not any(got[60:])
+
+
+def test_limits_are_settings(limited):
+    phone = Phone(limited(RATE_PER_MINUTE=2).test_client())
+    assert sum(bool(text) for text in replies(phone, DISTINCT[:6])) == 2
+
+
+def test_an_autoresponder_loop_stops_getting_replies(limited):
+    phone = Phone(limited().test_client())
+    got = replies(phone, ["I am driving, I will text you back later"] * 10)
+    assert sum(bool(text) for text in got) == DEFAULTS["LOOP_REPEATS"] == 3
+    assert not any(got[3:])
+    assert replies(phone, ["what are my rights"])[0]  # a real question still gets through
+
+
+def test_a_loop_is_forgiven_after_a_quiet_spell(limited):
+    phone = Phone(limited(LOOP_SECONDS=1).test_client())
+    assert sum(bool(t) for t in replies(phone, ["hola"] * 5)) == 3
+    time.sleep(2.1)
+    assert replies(phone, ["hola"])[0]
+
+
+def test_stop_is_honoured_even_over_the_limit(limited):
+    app = limited()
+    phone = Phone(app.test_client())
+    replies(phone, DISTINCT[:7])
+    assert replies(phone, ["STOP"]) == [None]
+    assert app.extensions["helpline_store"].get(key_of()).opted_out is True
+
+
+def test_limited_messages_are_counted_but_not_answered(limited):
+    app = limited()
+    phone = Phone(app.test_client())
+    replies(phone, DISTINCT[:8])
+    assert counted(app) == 8  # every message is counted by intent; 3 had no reply
