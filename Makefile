@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install catalogs extract run test check eval clean
+.PHONY: install catalogs extract run test check eval bench clean
 
 install: $(STAMP)
 
@@ -36,6 +36,21 @@ check: catalogs
 
 eval: install
 	$(BIN)/python tests/score.py tests/data/dev.jsonl -- $(BIN)/helpline classify
+
+# Speed and cost, side by side (not part of `make test`): writes bench/results.md,
+# bench/results.json and bench/latency.png. Needs wrk (installed here when root on Debian).
+bench: catalogs $(VENV)/.bench-installed
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing wrk (apt-get)"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
+	  else \
+	    echo "make bench needs wrk, the HTTP load generator: sudo apt-get install wrk"; exit 1; \
+	  fi; }
+	$(BIN)/python -m bench.run
+
+$(VENV)/.bench-installed: pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
 
 clean:
 	rm -rf $(VENV) locales/*/LC_MESSAGES/*.mo
