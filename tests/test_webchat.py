@@ -1,0 +1,247 @@
+"""The web chat page and its JSON API, through the real app (Flask's test client): the
+language from Accept-Language, the same replies as SMS, state only in a signed cookie,
+"leave quickly", cross-site requests refused, limits like SMS."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+
+from bot.content import locale_codes
+from conftest import CONTENT_DIR, fact, stored
+
+CODES = locale_codes(CONTENT_DIR)
+SAME = {"Sec-Fetch-Site": "same-origin"}
+COOKIE = "helpline"
+
+
+class Page(HTMLParser):
+    """The elements of an HTML page as (tag, attributes, text within, nested text too)."""
+
+    VOID = frozenset({"meta", "link", "input", "br", "img", "hr", "source"})
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.elements: list[tuple[str, dict[str, str | None], list[str]]] = []
+        self.open: list[int] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs), []))
+        if tag not in self.VOID:
+            self.open.append(len(self.elements) - 1)
+
+    def handle_endtag(self, tag):
+        while self.open:
+            if self.elements[self.open.pop()][0] == tag:
+                break
+
+    def handle_data(self, data):
+        for index in self.open:
+            self.elements[index][2].append(data)
+
+    def find(self, tag: str, **attrs: str) -> list[tuple[dict[str, str | None], str]]:
+        """Elements by tag and attributes (for_="x" is for="x", data_send is data-send)."""
+        wanted = {k.rstrip("_").replace("_", "-"): v for k, v in attrs.items()}
+        return [(a, " ".join("".join(t).split())) for t_, a, t in self.elements
+                if t_ == tag and all(a.get(k) == v for k, v in wanted.items())]
+
+
+def page(client, accept: str | None = None, query: str = "") -> Page:
+    headers = {"Accept-Language": accept} if accept else {}
+    response = client.get("/" + query, headers=headers)
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    return Page(response.get_data(as_text=True))
+
+
+def chat(client, message: object, headers: dict[str, str] | None = None):
+    return client.post("/api/chat", json={"message": message},
+                       headers=SAME if headers is None else headers)
+
+
+def html_lang(p: Page) -> str | None:
+    return p.find("html")[0][0].get("lang")
+
+
+# -- the page ----------------------------------------------------------------------------
+@pytest.mark.parametrize("accept,expected", [
+    ("es-MX,es;q=0.9,en;q=0.5", "es"),
+    ("es", "es"),
+    ("en-US,en;q=0.9", "en"),
+    ("fr-FR,fr;q=0.9", "en"),  # nothing we have: the default
+    ("de-DE, es;q=0.5", "es"),
+    (None, "en"),
+])
+def test_the_page_speaks_the_browsers_language(client, accept, expected):
+    assert html_lang(page(client, accept)) == expected
+
+
+def test_the_default_language_is_a_setting(make_app):
+    assert html_lang(page(make_app(DEFAULT_LOCALE="es").test_client())) == "es"
+
+
+def test_the_language_switch_is_visible_and_works(client):
+    p = page(client, "es-MX")
+    links = p.find("a", hreflang="en") + p.find("a", hreflang="es")
+    assert [(a["href"], text) for a, text in links] == [("/?lang=en", "English"),
+                                                        ("/?lang=es", "Español")]
+    assert [a.get("aria-current") for a, _ in links] == [None, "page"]
+    assert html_lang(page(client, "es-MX", "?lang=en")) == "en"
+
+
+def test_the_switch_changes_the_language_of_the_replies_too(client, engine):
+    assert chat(client, "hola").json["locale"] == "es"
+    assert html_lang(page(client, "es-MX", "?lang=en")) == "en"
+    assert chat(client, "4").json["text"] == engine.content.locales["en"].texts["door"].reply
+    assert html_lang(page(client, "es-MX")) == "en"  # the conversation's language first
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_quick_replies_are_the_menu_entries_with_their_titles(client, engine, code):
+    p = page(client, code)
+    buttons = [(a["data-send"], " ".join(t.split())) for a, t in p.find("button")
+               if a.get("data-send")]
+    texts = engine.content.locales[code].texts
+    expected = [(d, texts[i].title) for d, i in engine.content.menu.items()
+                if i in texts and texts[i].title]
+    assert [d for d, _ in buttons] == [d for d, _ in expected]
+    for (_, label), (_, title) in zip(buttons, expected):
+        assert label.endswith(title)
+
+
+def test_the_page_is_accessible_and_self_contained(client):
+    p = page(client, "en")
+    assert p.find("label", for_="message") and p.find("input", id="message")
+    assert p.find("ol", role="log")[0][0]["aria-live"] == "polite"
+    assert p.find("button", id="leave")[0][1].strip() == "Leave quickly"
+    assert p.find("a", href="tel:+18554357693")
+    assert fact("hotline") in p.find("a", href="tel:+18554357693")[0][1]
+    for attrs, _ in p.find("script") + p.find("link"):
+        url = attrs.get("src") or attrs.get("href") or ""
+        assert url.startswith("/static/") or attrs.get("type") == "application/json"
+
+
+def test_the_page_and_its_files_are_served_with_a_strict_policy(client):
+    response = client.get("/")
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "no-store"
+    for name in ("chat.js", "chat.css"):
+        with client.get(f"/static/{name}") as static:
+            assert static.status_code == 200
+
+
+# -- the conversation --------------------------------------------------------------------
+@pytest.mark.parametrize("message", ["hola", "hello", "4", "privacy", "asdfgh"])
+def test_the_replies_are_the_ones_sms_gets(client, engine, message):
+    response = chat(client, message)
+    assert response.status_code == 200
+    expected = engine.respond(message, None, channel="sms")
+    assert response.json["text"] == expected.text
+    assert response.json["locale"] == expected.locale
+
+
+def test_the_language_is_remembered_in_the_cookie(client, engine):
+    assert chat(client, "hola").json["locale"] == "es"
+    reply = chat(client, "4").json
+    assert reply["text"] == engine.content.locales["es"].texts["door"].reply
+    assert [q["title"] for q in reply["quick"]][:1] == ["Silencio"]
+
+
+def test_the_cookie_is_signed_httponly_and_samesite_strict(client):
+    response = chat(client, "hola")
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith(COOKIE + "=")
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "Secure" not in cookie  # tests run over plain http
+    value = client.get_cookie(COOKIE).value
+    client.set_cookie(COOKIE, value[:-3] + ("AAA" if not value.endswith("AAA") else "BBB"))
+    assert chat(client, "4").json["locale"] == "en"  # a forged cookie is ignored
+
+
+def test_the_cookie_is_secure_outside_development_and_tests(make_app):
+    client = make_app(TESTING=False).test_client()
+    assert "Secure" in chat(client, "hola").headers["Set-Cookie"]
+
+
+def test_nothing_about_a_visitor_is_stored_on_the_server(client, db_path):
+    for message in ("hola", "4", "english", "privacy"):
+        assert chat(client, message).status_code == 200
+    assert stored(db_path) == {}
+
+
+def test_leave_quickly_clears_the_conversation(client):
+    chat(client, "hola")
+    assert client.get_cookie(COOKIE) is not None
+    response = client.post("/api/leave", json={}, headers=SAME)
+    assert response.status_code == 200
+    assert "Expires=Thu, 01 Jan 1970" in response.headers["Set-Cookie"]
+    assert client.get_cookie(COOKIE) is None
+    assert chat(client, "4").json["locale"] == "en"
+
+
+def test_forget_clears_the_cookie_like_sms_forgets_the_record(client):
+    chat(client, "hola")
+    assert chat(client, "borrar").json["intent"] == "forget"
+    assert client.get_cookie(COOKIE) is None
+
+
+def test_stop_is_explained_on_the_page_and_start_resumes(client):
+    assert "START" in chat(client, "STOP").json["text"]
+    assert chat(client, "4").json["text"] == chat(client, "hola").json["text"]  # silent
+    assert chat(client, "START").json["intent"] == "start"
+    assert chat(client, "4").json["intent"] == "door"
+
+
+@pytest.mark.parametrize("body", [{"message": 4}, {"text": "hola"}, ["hola"], "hola"])
+def test_a_malformed_request_is_refused(client, body):
+    assert client.post("/api/chat", json=body, headers=SAME).status_code == 400
+
+
+# -- cross-site request forgery ----------------------------------------------------------
+def test_a_cross_site_form_post_is_refused(client):
+    response = client.post("/api/chat", data={"message": "STOP"},
+                           headers={"Origin": "https://evil.example",
+                                    "Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 403
+    assert "Set-Cookie" not in response.headers
+
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site"},  # a sibling subdomain is another site's page too
+    {"Origin": "https://evil.example"},
+    {"Origin": "http://localhost.evil.example"},
+])
+@pytest.mark.parametrize("path", ["/api/chat", "/api/leave"])
+def test_a_cross_site_json_request_is_refused(client, headers, path):
+    chat(client, "hola")
+    response = client.post(path, json={"message": "STOP"}, headers=headers)
+    assert response.status_code == 403
+    assert chat(client, "4").json["locale"] == "es"  # nothing changed
+
+
+def test_a_same_origin_request_without_fetch_metadata_is_accepted(client):
+    assert chat(client, "hola", {"Origin": "http://localhost"}).status_code == 200
+
+
+# -- limits ------------------------------------------------------------------------------
+def test_an_over_limit_visitor_still_gets_the_hotline(make_app):
+    client = make_app(RATE_PER_MINUTE=3).test_client()
+    for message in ("hola", "1", "2"):
+        assert chat(client, message).status_code == 200
+    response = chat(client, "3")
+    assert response.status_code == 429
+    assert fact("hotline") in response.json["text"]
+    assert response.json["hotline"] == fact("hotline")
+
+
+def test_the_limit_counts_each_web_visitor_by_address(make_app):
+    app = make_app(RATE_PER_MINUTE=1)
+    one, two = app.test_client(), app.test_client()
+    assert chat(one, "hola").status_code == 200
+    assert chat(one, "1").status_code == 429
+    response = two.post("/api/chat", json={"message": "hola"}, headers=SAME,
+                        environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert response.status_code == 200
