@@ -1,4 +1,4 @@
-"""The `helpline` command: serve, chat, classify, check."""
+"""The `helpline` command: serve, chat, classify, check, purge, stats, redact."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import click
 
 from . import DEFAULTS, ConfigError, content_settings, create_app, i18n
 from .content import ContentError
+from .store import StoreError
 from .content import load as load_content
 from .conversation import Helpline, State
 
@@ -52,10 +53,7 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
         os.environ["HELPLINE_DEV"] = "1"
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
-    try:
-        app = create_app()
-    except (ConfigError, ContentError) as err:
-        raise click.ClickException(str(err)) from None
+    app = _app()
 
     class Server(BaseApplication):
         def load_config(self) -> None:
@@ -148,3 +146,63 @@ def check() -> None:
         click.echo(f"ERROR {problem}", err=True)
     click.echo(f"{len(problems)} problem(s)" if problems else "content and catalogs OK")
     sys.exit(1 if problems else 0)
+
+
+def _app():  # type: ignore[no-untyped-def]
+    """The app as `serve` builds it, from the same HELPLINE_* settings."""
+    try:
+        return create_app()
+    except (ConfigError, ContentError, StoreError) as err:
+        raise click.ClickException(str(err)) from None
+
+
+@main.command()
+def purge() -> None:
+    """Delete every expired record and counter now (run it daily: see README)."""
+    app = _app()
+    store = app.extensions["helpline_store"]
+    gone = getattr(store, "purged_at_open", 0) + store.purge()  # opening purges too
+    store.close()
+    click.echo(f"purged {gone} expired record(s) and counter(s)")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, as /stats serves it.")
+def stats(as_json: bool) -> None:
+    """Messages per day, intent and locale; counts under 5 shown as "<5"."""
+    from .stats import SMALL, report
+
+    app = _app()
+    rows = report(app.extensions["helpline_store"])
+    app.extensions["helpline_store"].close()
+    if as_json:
+        click.echo(json.dumps({"rows": rows, "small_counts_below": SMALL}, indent=1))
+        return
+    click.echo(f"{'day':<10}  {'intent':<12} {'locale':<6} {'count':>6}")
+    for row in rows:
+        click.echo(f"{row['day']:<10}  {row['intent']:<12} {row['locale']:<6} "
+                   f"{row['count']!s:>6}")
+    if not rows:
+        click.echo("(no messages counted yet)")
+
+
+@main.command()
+@click.option("--older-than", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Minutes: only messages at least this old (complete ones) are deleted.")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+def redact(older_than: int, dry_run: bool) -> None:
+    """Delete this helpline's messages from Twilio's records (optional; see README).
+
+    Needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and HELPLINE_TWILIO_NUMBERS (the
+    helpline's own numbers, comma-separated): only messages to or from them are touched.
+    """
+    from .redact import RedactError, redact_messages
+
+    try:
+        done = redact_messages(os.environ, older_than * 60, dry_run=dry_run)
+    except RedactError as err:
+        raise click.ClickException(str(err)) from None
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"{verb} {done.deleted} message(s); left {done.pending} not yet complete "
+               f"and {done.recent} newer than {older_than} min; {done.failed} refused")
+    sys.exit(1 if done.failed else 0)

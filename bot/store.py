@@ -159,7 +159,7 @@ class SqliteStore:
             raise StoreError(f"SQLite could not use WAL mode for {self.path} (got {mode!r}); "
                              "put the database on a local disk or use Redis.")
         db.executescript(SCHEMA)
-        self.purge()
+        self.purged_at_open = self.purge()
         self.close()  # gunicorn forks workers after this: each opens its own connection
 
     def _db(self) -> sqlite3.Connection:
