@@ -261,7 +261,8 @@ def _load_voice(path: Path, values: Mapping[str, str], problems: _Problems) -> V
     if not raw:
         problems.add(name, "summary", "the spoken summary is missing")
     elif unknown:
-        problems.add(name, "summary", f"only phone-number facts can be spoken, not {sorted(unknown)}")
+        problems.add(name, "summary",
+                     f"only phone-number facts can be spoken, not {sorted(unknown)}")
     else:
         summary = raw.format_map(spoken)
         if _URL.search(raw):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from babel import Locale
 from flask import Blueprint, Flask, Response, abort, current_app, request, url_for
 from twilio.twiml.voice_response import Gather, VoiceResponse
+from werkzeug.exceptions import InternalServerError
 
 from .content import spoken_number
 from .conversation import Helpline
@@ -127,6 +128,19 @@ def dialed() -> Response:
         response.pause(length=1)
         _say(response, code, _("Again, the number is: {number}.").format(number=number))
     response.hangup()
+    return _twiml(response)
+
+
+@bp.errorhandler(InternalServerError)
+def failed(err: InternalServerError) -> Response:
+    """Anything broken inside (a translator's typo in a placeholder ...): the caller is
+    still put through to the hotline, in English words Twilio can always speak."""
+    cause = err.original_exception or err
+    log.error("voice step failed: %s", type(cause).__name__)
+    response = VoiceResponse()
+    response.say("Connecting you to the hotline. Please stay on the line.", language="en-US")
+    response.dial(_line().dial, action=url_for("voice.dialed"), method="POST",
+                  timeout=DIAL_SECONDS)
     return _twiml(response)
 
 

@@ -243,3 +243,21 @@ def test_the_loader_requires_a_voice_file_for_every_locale(tmp_path):
     with pytest.raises(ContentError) as err:
         load_content(content, SETTINGS)
     assert f"{content / 'en' / 'voice.yaml'}: -: file is missing" in err.value.problems
+
+
+def test_a_broken_translation_still_puts_the_caller_through(make_app, tmp_path):
+    """A translator's typo in a placeholder breaks the Spanish line at run time: the
+    caller hears a fallback and is dialled through, not Twilio's 'application error'."""
+    locales = tmp_path / "locales"
+    shutil.copytree(CONTENT_DIR.parent / "locales", locales,
+                    ignore=shutil.ignore_patterns("*.mo"))
+    po = locales / "es" / "LC_MESSAGES" / "messages.po"
+    text = po.read_text(encoding="utf-8")
+    assert "Para {language}, oprima {digit}." in text
+    po.write_text(text.replace("Para {language}, oprima {digit}.",
+                               "Para {idioma}, oprima {digit}."), encoding="utf-8")
+    call = Call(make_app(LOCALES_DIR=str(locales), TESTING=False).test_client())
+    root = call.twiml("/voice")
+    assert [child.tag for child in root] == ["Say", "Dial"]
+    assert root.find("Dial").text == e164(fact("hotline"))
+    assert root.find("Dial").get("action") == "/voice/dialed"
