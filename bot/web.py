@@ -67,6 +67,7 @@ SECURITY_HEADERS = {
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("LEAVE_URL", LEAVE_URL)
+    app.config.setdefault("TRUSTED_PROXIES", 0)  # proxies in front that set X-Forwarded-For
     app.extensions["helpline_web"] = _page_words(app.extensions["helpline"])
     app.config.update(
         SESSION_COOKIE_NAME="helpline",
@@ -111,6 +112,17 @@ def quick_replies(code: str) -> list[dict[str, str]]:
     return [{"send": digit, "title": texts[intent].title}
             for digit, intent in bot.content.menu.items()
             if intent in texts and texts[intent].title]
+
+
+def visitor() -> str:
+    """Who the limits count: the visitor's address. Behind HELPLINE_TRUSTED_PROXIES
+    proxies it is the address the outermost of them saw (each appends the one it saw to
+    X-Forwarded-For); with none, the header is ignored, since anyone can send it."""
+    hops = int(current_app.config["TRUSTED_PROXIES"])
+    forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",")]
+    if hops and len(forwarded) >= hops and forwarded[-hops]:
+        return "web:" + forwarded[-hops]
+    return "web:" + (request.remote_addr or "-")
 
 
 def _state() -> State:
@@ -190,8 +202,8 @@ def chat() -> tuple[Response, int] | Response:
         guard = current_app.extensions["helpline_guard"]
         guard.count(reply.intent, reply.locale)
         # Limited like SMS, per visitor address (hashed inside the guard, never stored).
-        limited = reply.text is not None and not guard.allow(
-            "web:" + (request.remote_addr or "-"), reply.intent, reply.locale)
+        limited = reply.text is not None and not guard.allow(visitor(), reply.intent,
+                                                             reply.locale)
     except Exception as err:  # the visitor still gets the hotline number
         log.error("web reply failed: %s", type(err).__name__)
         code = state.locale if state.locale in bot.codes else bot.default

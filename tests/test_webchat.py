@@ -245,3 +245,14 @@ def test_the_limit_counts_each_web_visitor_by_address(make_app):
     response = two.post("/api/chat", json={"message": "hola"}, headers=SAME,
                         environ_base={"REMOTE_ADDR": "192.0.2.7"})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("proxies,counted_apart", [(0, False), (1, True)])
+def test_behind_a_trusted_proxy_visitors_are_told_apart(make_app, proxies, counted_apart):
+    """Behind a proxy every request comes from its address; X-Forwarded-For tells the
+    visitors apart, but only when the operator says a proxy sets it (else it is forged)."""
+    app = make_app(RATE_PER_MINUTE=1, TRUSTED_PROXIES=proxies)
+    one, two = app.test_client(), app.test_client()
+    assert chat(one, "hola", {**SAME, "X-Forwarded-For": "198.51.100.1"}).status_code == 200
+    second = chat(two, "hola", {**SAME, "X-Forwarded-For": "203.0.113.9"})
+    assert second.status_code == (200 if counted_apart else 429)
