@@ -275,3 +275,26 @@ def test_redis_holds_only_pseudonyms_coarse_days_and_counters(make_app, redis_ur
             assert family == "stats" and rest == str(day) and kind == "hash"
             assert all(re.fullmatch(r"[a-z_]+\|(en|es)", f) for f in value)
     assert kinds["s"] == 2 and kinds["m"] == 9 and kinds["stats"] == 1
+
+
+def test_redis_going_away_still_gives_the_texter_the_hotline(make_app, tmp_path, hotline,
+                                                             redis_server):
+    """A Redis of its own, stopped mid-service: the webhook apologises with the hotline."""
+    import shutil
+    import subprocess
+
+    from conftest import Phone, free_port, wait_for_port
+
+    port = free_port()
+    server = subprocess.Popen([shutil.which("redis-server"), "--port", str(port), "--save",
+                               "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, server)
+        phone = Phone(make_app(STORE_URL=f"redis://127.0.0.1:{port}/0").test_client())
+        first = phone.text("hola")
+        assert first.status == 200 and first.text and not first.text.startswith("Sorry")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    status, text = phone.text("4")
+    assert status == 200 and hotline in text and text.startswith("Sorry")
