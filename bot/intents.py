@@ -37,6 +37,7 @@ STOPWORD_WEIGHT = 0.2
 CLASS_WEIGHT = 0.5
 GENERIC_MARGIN = 2.0
 WORD_CACHE = 65_536
+TOKEN_CACHED = 40  # longer tokens (rare, and unbounded in size) are never kept
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _REPEATS = re.compile(r"([a-z])\1{2,}")
 _MARKS = re.compile(r"[\u0300-\u036f]")  # combining accents, after NFKD
@@ -46,9 +47,10 @@ _APOSTROPHES = re.compile(r"(?<=[a-z])['\u2019](?=[a-z])")
 def normalise(text: str) -> list[str]:
     """'¡¡Ayudaaa!! La MIGRA está aquí 🚨' -> ['ayuda', 'la', 'migra', 'esta', 'aqui'];
     "don't" -> ['dont']."""
-    text = unicodedata.normalize("NFKD", text[:MAX_CHARS].casefold())
+    text = text[:MAX_CHARS].casefold()
+    if not text.isascii():  # most texts are: no accents to take off
+        text = _MARKS.sub("", unicodedata.normalize("NFKD", text))
     text = _APOSTROPHES.sub("", text)
-    text = _MARKS.sub("", text)
     text = _REPEATS.sub(r"\1", text)
     return _NOT_WORD.sub(" ", text).split()
 
@@ -69,15 +71,24 @@ class _Pattern:
     weight: float
     weak: bool = False  # from `weak:`: counts only when nothing else specific matched
     needs: frozenset[str] = frozenset()  # every test in it: a quick "could it match?"
+    rank: tuple[bool, float, int, int] = (False, 0.0, 0, 0)  # heaviest first, see scores()
+    single: bool = False  # its first part is one test: found wherever that test is
+
+
+# The patterns one test begins: those needing nothing more, the other tests they are
+# grouped by (their anchors), and the patterns of each anchor.
+_Starting = tuple[tuple[_Pattern, ...], frozenset[str], dict[str, tuple[_Pattern, ...]]]
 
 
 class _Words:
     """One message's words and, for each, the keyword tests it passes: the word itself,
     its word classes ("@agent") and the stems it starts with ("abogad*")."""
 
-    def __init__(self, words: list[str], tests: list[frozenset[str]]):
+    def __init__(self, words: list[str], tests: list[frozenset[str]],
+                 starts: list[tuple[_Starting, ...]] | None = None):
         self.words = words
         self.tests = tests
+        self.starts = starts or [()] * len(words)  # per word: the patterns its tests start
         self.present = frozenset().union(*tests)
         self.shadowed: set[int] = set()  # positions an `unknown` phrase took
 
@@ -86,10 +97,13 @@ class _Words:
             test in self.tests[i + k] for k, test in enumerate(phrase))
 
     def find(self, phrase: tuple[str, ...], avoid: set[int]) -> set[int] | None:
-        for i in range(len(self.words)):
-            span = set(range(i, i + len(phrase)))
-            if not span & avoid and self.phrase_at(phrase, i):
-                return span
+        """The first place the phrase stands on words not in `avoid`."""
+        first, size = phrase[0], len(phrase)
+        for i in range(len(self.words) - size + 1):
+            if first in self.tests[i] and self.phrase_at(phrase, i):
+                span = set(range(i, i + size))
+                if avoid.isdisjoint(span):
+                    return span
         return None
 
 
@@ -150,14 +164,15 @@ class Matcher:
             code: [w for t in loc.texts.values() for w in normalise(t.reply)]
             + [w.strip("*") for w in self.lexicon[code] if w[0] != "@"]
             for code, loc in content.locales.items()})
-        self.patterns = [self._pattern(intent, entry, weak) for intent, entry, weak in entries]
+        self.patterns = [self._pattern(intent, entry, weak, n)
+                         for n, (intent, entry, weak) in enumerate(entries)]
         self._index()
 
     def _read_locale(self, code: str, loc: LocaleContent,
                      entries: dict[tuple[str, str, bool], None]) -> None:
         for short, long in loc.abbreviations.items():
             if _NOT_WORD.search(short):
-                self.phrase_abbreviations.append((short, f" {long} "))
+                self.phrase_abbreviations.append((f" {short} ", f" {long} "))
             else:
                 self.abbreviations[short] = long.split()
         self.numbers.update(loc.numbers)
@@ -186,7 +201,7 @@ class Matcher:
         for name, code in self.names.items():
             self.names_by_first[name[0]].append((name, code))
 
-    def _pattern(self, intent: str, entry: str, weak: bool = False) -> _Pattern:
+    def _pattern(self, intent: str, entry: str, weak: bool = False, order: int = 0) -> _Pattern:
         """What a keyword weighs: each literal word 1 (a stopword 0.2), each word class
         0.5 (a class is broad by nature), all parts joined by + together."""
         parts = tuple(tuple(part.split()) for part in entry.split("+"))
@@ -194,12 +209,14 @@ class Matcher:
                      STOPWORD_WEIGHT if t in self.stopwords else 1.0
                      for part in parts for t in part)
         return _Pattern(intent, parts, weight, weak,
-                        frozenset(test for part in parts for test in part))
+                        frozenset(test for part in parts for test in part),
+                        (weak, -weight, -self._tie_rank(intent), order), len(parts[0]) == 1)
 
     def _index(self) -> None:
         self.by_first: dict[str, list[_Pattern]] = defaultdict(list)  # word, @class, stem*
         for pat in self.patterns:
             self.by_first[pat.parts[0][0]].append(pat)
+        self._anchor_index()
         everything = set().union(*self.lexicon.values()) | set(CARRIER_WORDS)
         self.known = {w for w in everything if not w.endswith("*")}
         self.stems = sorted({w[:-1] for w in everything if w.endswith("*") and len(w) > 5})
@@ -231,11 +248,18 @@ class Matcher:
     def words(self, text: str) -> list[str]:
         folded = " " + " ".join(text[:MAX_CHARS].casefold().split()) + " "
         for short, long in self.phrase_abbreviations:
-            folded = folded.replace(f" {short} ", long)
+            if short in folded:
+                folded = folded.replace(short, long)
         out: list[str] = []
-        for word in normalise(folded):
-            out.extend(self.abbreviations.get(word, (word,)))
+        for token in folded.split():  # normalising never joins across a space
+            out.extend(self._token(token) if len(token) <= TOKEN_CACHED else
+                       self._token_now(token))
         return [self._correct(w) for w in self._join_split(out)]
+
+    def _token_now(self, token: str) -> tuple[str, ...]:
+        """One space-separated token's words, shorthand expanded: "pls" -> ("please",)."""
+        return tuple(long for word in normalise(token)
+                     for long in self.abbreviations.get(word, (word,)))
 
     def _join_split(self, words: list[str]) -> list[str]:
         """Voice-to-text and fat fingers split words: "la mi gra", "de tenido". Two
@@ -255,6 +279,40 @@ class Matcher:
             i += 1
         return out
 
+    def _anchor_index(self) -> None:
+        """The patterns that start with a test, grouped by one more test each needs (the
+        one fewest patterns need: "@agent" starts 246 patterns, most of them needing a
+        word the message does not hold), so a message skips whole groups at once."""
+        uses: dict[str, int] = defaultdict(int)
+        for pat in self.patterns:
+            for test in pat.needs:
+                uses[test] += 1
+        self.starting: dict[str, _Starting] = {}
+        for first, pats in self.by_first.items():
+            alone: list[_Pattern] = []  # needing nothing but `first`
+            groups: dict[str, list[_Pattern]] = defaultdict(list)
+            for pat in pats:
+                others = sorted(pat.needs - {first}, key=lambda t: (uses[t], t))
+                (groups[others[0]] if others else alone).append(pat)
+            self.starting[first] = (tuple(alone), frozenset(groups),
+                                    {a: tuple(ps) for a, ps in groups.items()})
+        # Typo correction compares a word only with words and stems of a length that
+        # could be close enough (the edit distance is at least the difference in length).
+        self._near_words = functools.lru_cache(maxsize=None)(self._near_words_now)
+        self._near_stems = functools.lru_cache(maxsize=None)(self._near_stems_now)
+        self._locale_of = functools.lru_cache(maxsize=WORD_CACHE)(self._locale_of_now)
+        self._starts_of = functools.lru_cache(maxsize=WORD_CACHE)(self._starts_now)
+        self._token = functools.lru_cache(maxsize=WORD_CACHE)(self._token_now)
+
+    def _near_words_now(self, length: int, limit: int) -> list[str]:
+        return [w for w in self.vocabulary if abs(len(w) - length) <= limit]
+
+    def _near_stems_now(self, length: int) -> list[str]:
+        """The stems `_nearest` could fix a word of `length` into: a cut of the word one
+        edit from a stem is at most one shorter than it, and the word at most three longer
+        than the cut."""
+        return [s for s in self.stems if len(s) - 1 <= length <= len(s) + 4]
+
     def _recognised_now(self, word: str) -> bool:
         return word in self.known or word.isdigit() or self._stem(word)
 
@@ -271,10 +329,11 @@ class Matcher:
         if len(word) < 5 or self._recognised(word):
             return word
         limit = 1 if len(word) < 9 else 2
-        best = extractOne(word, self.vocabulary, scorer=OSA.distance, score_cutoff=limit)
+        best = extractOne(word, self._near_words(len(word), limit), scorer=OSA.distance,
+                          score_cutoff=limit)
         if best is not None:
             return best[0]
-        for stem in self.stems:  # a typo inside a stem: "abogdo" -> "abogad" + "o"
+        for stem in self._near_stems(len(word)):  # a typo in a stem: "abogdo" -> "abogad" + "o"
             for cut in (len(stem) - 1, len(stem), len(stem) + 1):
                 if len(word) - cut <= 3 and OSA.distance(word[:cut], stem) <= 1:
                     return stem + word[cut:]
@@ -289,24 +348,35 @@ class Matcher:
         return frozenset({word} | stems | classes)
 
     def _message(self, words: list[str]) -> _Words:
-        return _Words(words, [self._tests_of(w) for w in words])
+        return _Words(words, [self._tests_of(w) for w in words],
+                      [self._starts_of(w) for w in words])
+
+    def _starts_now(self, word: str) -> tuple[_Starting, ...]:
+        """The patterns the word's tests begin, by anchor."""
+        return tuple(self.starting[test] for test in sorted(self._tests_of(word))
+                     if test in self.starting)
 
     def language_of(self, words: list[str]) -> tuple[str | None, bool]:
         """The language whose words the message uses more (and whether by two or more),
         else a guess from its letters."""
         votes: dict[str, int] = defaultdict(int)
         for word in words:
-            if word.isdigit():
-                continue
-            codes = [code for code, (exact, stems) in self.locale_tests.items()
-                     if word in exact or word.startswith(stems)]
-            if len(codes) == 1:
-                votes[codes[0]] += 1
+            code = self._locale_of(word)
+            if code is not None:
+                votes[code] += 1
         ranked = sorted(votes.values(), reverse=True) + [0, 0]
         if ranked[0] > ranked[1]:
             winner = max(votes, key=votes.__getitem__)
             return winner, ranked[0] - ranked[1] >= 2
         return self.letters.guess(words), False
+
+    def _locale_of_now(self, word: str) -> str | None:
+        """The one language whose keywords know the word (None: none, several, a number)."""
+        if word.isdigit():
+            return None
+        codes = [code for code, (exact, stems) in self.locale_tests.items()
+                 if word in exact or word.startswith(stems)]
+        return codes[0] if len(codes) == 1 else None
 
     def scores(self, msg: _Words) -> dict[str, float]:
         """Each intent's evidence. The heaviest matches are taken first and use up their
@@ -315,14 +385,22 @@ class Matcher:
         names too: "english classes"). A specific intent adds up its phrases and its best
         +-match; a generic one counts only its heaviest match. Weak keywords get the words
         left over, and count only when nothing specific matched."""
-        hits: list[tuple[float, int, _Pattern]] = []
-        for i, tests in enumerate(msg.tests):
-            for test in tests:
-                for pat in self.by_first.get(test, ()):
-                    if pat.needs <= msg.present and msg.phrase_at(pat.parts[0], i):
-                        hits.append((pat.weight, i, pat))
-        hits.sort(key=lambda hit: (hit[2].weak, -hit[0], -self._tie_rank(hit[2].intent),
-                                   hit[1]))
+        present = msg.present
+        ranked: list[tuple[bool, float, int, int, int, _Pattern]] = []
+        for i, starts in enumerate(msg.starts):
+            for alone, anchors, by_anchor in starts:
+                candidates: Iterable[_Pattern] = alone
+                common = anchors & present
+                if common:
+                    candidates = [*alone, *(p for a in common for p in by_anchor[a])]
+                for pat in candidates:
+                    if pat.needs <= present and (pat.single or msg.phrase_at(pat.parts[0], i)):
+                        weak, weight, tie, order = pat.rank
+                        ranked.append((weak, weight, tie, i, order, pat))
+        # Heaviest first; between equals the higher priority, the earlier word, the
+        # pattern listed first (`order` is unique: the pattern itself is never compared).
+        ranked.sort()
+        hits = [(pat.weight, i, pat) for _, _, _, i, _, pat in ranked]
         found: dict[str, float] = defaultdict(float)
         together: dict[str, float] = defaultdict(float)  # +-patterns: the best one counts
         weak: dict[str, float] = defaultdict(float)
@@ -351,8 +429,8 @@ class Matcher:
         a word an earlier match already took."""
         used: set[int] = set()
         for weight, i, pat in hits:
-            span = set(range(i, i + len(pat.parts[0])))
-            if span & used:
+            span = {i} if pat.single else set(range(i, i + len(pat.parts[0])))
+            if not used.isdisjoint(span):
                 continue
             for part in pat.parts[1:]:
                 more = msg.find(part, used | span)
