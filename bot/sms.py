@@ -16,14 +16,22 @@ GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
 
 MAX_SEGMENTS = 4
 
-# Characters outside GSM-7 that have a close GSM-7 stand-in (the way Twilio's Smart
-# Encoding replaces them); used by the optional gsm7 mode.
+# Characters outside GSM-7 that have a close GSM-7 stand-in, as Twilio's Smart Encoding
+# replaces them (its published list: quotes, apostrophes, dashes, spaces, ellipsis, and
+# full-width forms, which NFKD below turns into their ASCII selves); used by gsm7 mode.
 _SMART = {
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"',
-    "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u2010": "-", "\u2011": "-",
-    "\u2026": "...", "\u00a0": " ", "\u2022": "-", "\u00ab": '"', "\u00bb": '"',
+    **dict.fromkeys("\u00ab\u00bb\u201c\u201d\u02ba\u02ee\u201f\u275d\u275e\u301d\u301e"
+                    "\uff02\u201e\u2033", '"'),
+    **dict.fromkeys("\u2018\u2019\u02bb\u02c8\u02bc\u02bd\u02b9\u201b\uff07\u00b4\u02ca"
+                    "\u0060\u02cb\u275b\u275c\u0313\u0314\ufe10\ufe11\u201a\u2032", "'"),
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043\ufe63\uff0d"
+                    "\u2022\u23bc\u23bd", "-"),
+    **dict.fromkeys("\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+                    "\u2009\u200a\u202f\u205f\u3000", " "),
+    **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff", ""),  # invisible: dropped
+    "\u2026": "...", "\u2044": "/", "\u2215": "/", "\u00f7": "/", "\u2223": "|",
 }
+_GSM7 = GSM7_BASIC | GSM7_EXTENDED
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,7 @@ class Segments:
 
 
 def is_gsm7(text: str) -> bool:
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in text)
+    return _GSM7.issuperset(text)
 
 
 def segments(text: str) -> Segments:
@@ -52,14 +60,17 @@ def segments(text: str) -> Segments:
 
 
 def to_gsm7(text: str) -> str:
-    """Replace characters outside GSM-7 with the nearest GSM-7 ones (á→a, “→")."""
-    out = []
-    for ch in text:
-        if ch in GSM7_BASIC or ch in GSM7_EXTENDED:
-            out.append(ch)
-        elif ch in _SMART:
-            out.append(_SMART[ch])
-        else:
-            base = unicodedata.normalize("NFKD", ch)[0]
-            out.append(base if base in GSM7_BASIC else "")
-    return "".join(out)
+    """Replace characters outside GSM-7 with the nearest GSM-7 ones (á→a, “→", —→-,
+    ¼→1/4); ñ, é, ü, ¿ and ¡ are GSM-7 and stay. A character with no stand-in (an emoji)
+    is dropped."""
+    if is_gsm7(text):
+        return text
+    return "".join(ch if ch in _GSM7 else _stand_in(ch) for ch in text)
+
+
+def _stand_in(ch: str) -> str:
+    if ch in _SMART:
+        return _SMART[ch]
+    parts = [_SMART.get(c, c) for c in unicodedata.normalize("NFKD", ch)
+             if not unicodedata.combining(c)]
+    return "".join(parts) if parts and all(c in _GSM7 for p in parts for c in p) else ""
