@@ -72,7 +72,8 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
     if dev:
         click.secho("DEVELOPMENT MODE: unsigned requests from this machine are accepted.",
                     fg="yellow", bold=True)
-        click.echo(f"Talk to it:  curl -d From=+13125550100 -d Body=hola {base}/sms\n"
+        click.echo(f"Talk to it:  open {base}/ in a browser (the web chat)\n"
+                   f"        or:  curl -d From=+13125550100 -d Body=hola {base}/sms\n"
                    "        or:  .venv/bin/helpline chat")
     Server().run()
 

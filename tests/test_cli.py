@@ -6,12 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
+from pathlib import Path
 
 import pytest
 
 from bot import sms
 from bot.cli import main
-from conftest import ROOT, broken_copy
+from conftest import ROOT, broken_copy, free_port, wait_for_port
 
 
 def test_classify_writes_one_json_line_per_message(runner):
@@ -106,3 +108,22 @@ def test_serve_dev_refuses_a_public_address(runner):
     result = runner.invoke(main, ["serve", "--dev", "--host", "0.0.0.0"])
     assert result.exit_code == 2
     assert "loopback" in result.output
+
+
+def test_serve_dev_prints_the_web_chat_address_and_serves_it(tmp_path):
+    """What `make run` shows a newcomer: the page's address, and the page answers."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELPLINE_", "TWILIO_"))}
+    env["HELPLINE_INSTANCE_PATH"] = str(tmp_path / "instance")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("helpline")), "serve", "--dev", "--port",
+         str(port), "--workers", "1"], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True)
+    try:
+        wait_for_port(port, server)
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10)
+        assert page.status == 200 and "text/html" in page.headers["Content-Type"]
+    finally:
+        server.terminate()
+        out = server.communicate(timeout=20)[0]
+    assert f"open http://127.0.0.1:{port}/ in a browser" in out
