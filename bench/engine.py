@@ -27,7 +27,8 @@ def build(encoding: str = "auto") -> Helpline:
 
 
 def texts(path: Path = DATA / "dev.jsonl") -> list[str]:
-    return [json.loads(line)["text"] for line in path.open(encoding="utf-8") if line.strip()]
+    return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
 
 
 @contextmanager

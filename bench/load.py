@@ -48,8 +48,8 @@ def free_port() -> int:
 
 def bodies() -> list[str]:
     """The dev messages, less those that opt the sender out (no reply would follow)."""
-    rows = [json.loads(line) for line in (DATA / "dev.jsonl").open(encoding="utf-8")
-            if line.strip()]
+    lines = (DATA / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
     return [r["text"] for r in rows if "stop" not in r["intents"]]
 
 
