@@ -11,7 +11,7 @@ import functools
 import gettext
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from babel import Locale
@@ -113,7 +113,8 @@ class Helpline:
         handler = HANDLERS.get(match.intent, _reviewed)
         reply = handler(self, turn)
         if reply.text is not None:
-            reply = replace(reply, text=self.formats[channel](reply.text))
+            reply = Reply(self.formats[channel](reply.text), reply.intent, reply.locale,
+                          reply.state)
         return reply
 
     def _format(self, channel: Channel, text: str) -> str:
@@ -182,17 +183,18 @@ class Helpline:
 # -- handlers: one small function per intent that is more than its reviewed reply ------
 def _reviewed(bot: Helpline, t: _Turn) -> Reply:
     text = bot.content.locales[t.locale].texts[t.match.intent].reply
-    return Reply(text, t.match.intent, t.locale, replace(t.state, locale=t.locale))
+    return Reply(text, t.match.intent, t.locale, State(t.locale, t.state.opted_out))
 
 
 def _menu(bot: Helpline, t: _Turn) -> Reply:
-    return Reply(bot.menu(t.locale), t.match.intent, t.locale, replace(t.state, locale=t.locale))
+    return Reply(bot.menu(t.locale), t.match.intent, t.locale,
+                 State(t.locale, t.state.opted_out))
 
 
 def _unknown(bot: Helpline, t: _Turn) -> Reply:
     text = bot.fill(t._("Sorry, I did not understand. Text MENU for the options, or call "
                         "{hotline_name} ({hotline}) to talk to a person."))
-    return Reply(text, "unknown", t.locale, replace(t.state, locale=t.locale))
+    return Reply(text, "unknown", t.locale, State(t.locale, t.state.opted_out))
 
 
 def _language(bot: Helpline, t: _Turn) -> Reply:
@@ -203,17 +205,16 @@ def _language(bot: Helpline, t: _Turn) -> Reply:
     _ = bot.catalogs[target].gettext
     text = bot.fill(_("OK, I will answer in {language}. Text MENU for the options."),
                     language=Locale.parse(target).get_display_name(target) or target)
-    return Reply(text, "language", target, replace(t.state, locale=target))
+    return Reply(text, "language", target, State(target, t.state.opted_out))
 
 
 def _stop(bot: Helpline, t: _Turn) -> Reply:
     # The carrier confirms the opt-out itself; we send nothing, now or later.
-    return Reply(None, "stop", t.locale, replace(t.state, opted_out=True))
+    return Reply(None, "stop", t.locale, State(t.state.locale, True))
 
 
 def _start(bot: Helpline, t: _Turn) -> Reply:
-    return Reply(bot.menu(t.locale), "start", t.locale,
-                 replace(t.state, opted_out=False, locale=t.locale))
+    return Reply(bot.menu(t.locale), "start", t.locale, State(t.locale, False))
 
 
 def _forget(bot: Helpline, t: _Turn) -> Reply:

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import hmac
 import os
@@ -20,6 +22,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
@@ -54,6 +57,7 @@ class Store(Protocol):
     def counts(self) -> list[tuple[int, str, str, int]]: ...
     def purge(self, now: float | None = None) -> int: ...
     def close(self) -> None: ...
+    def transaction(self) -> AbstractContextManager[None]: ...
 
 
 def pseudonym(secret: bytes, sender: str) -> str:
@@ -171,7 +175,38 @@ class SqliteStore:
             db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
+            self._local.scrub = False
         return db
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside is one write transaction. Writers queue on an flock of
+        `<database>.lock` first: the kernel wakes the next one as soon as the lock is
+        free, where SQLite's own busy handler would poll with sleeps of up to 100 ms."""
+        db = self._db()
+        if db.in_transaction:  # nested: the outer one commits
+            yield
+            return
+        lock = self._lock()
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        if self._local.scrub:
+            self._scrub()
+
+    def _lock(self) -> int:
+        if getattr(self._local, "lock_pid", None) != os.getpid():  # one per thread and fork
+            self._local.lock = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+            self._local.lock_pid = os.getpid()
+        return self._local.lock
 
     def get(self, key: str, now: float | None = None) -> State | None:
         row = self._db().execute(
@@ -241,14 +276,23 @@ class SqliteStore:
 
     def _scrub(self) -> None:
         """In WAL mode the old copies of a deleted row's page live on in the -wal file:
-        copy the (overwritten) pages back into the database and empty the log."""
-        self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        copy the (overwritten) pages back into the database and empty the log. Inside a
+        transaction, this happens right after it commits."""
+        db = self._db()
+        if db.in_transaction:
+            self._local.scrub = True
+            return
+        self._local.scrub = False
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)
         if db is not None:
             db.close()
             self._local.db = None
+        if getattr(self._local, "lock_pid", None) == os.getpid():
+            os.close(self._local.lock)
+            self._local.lock_pid = None
 
 
 # -- Redis -------------------------------------------------------------------------------
@@ -281,6 +325,10 @@ class RedisStore:
                              f"{type(err).__name__}. Is redis-server running, and is "
                              "HELPLINE_STORE_URL right?") from None
         self._hit = self.redis.register_script(_HIT)
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Each Redis operation here is atomic on its own (NX, Lua, MULTI)."""
+        return contextlib.nullcontext()
 
     def _k(self, kind: str, key: str) -> str:
         return f"{self.PREFIX}{kind}:{key}"

@@ -259,3 +259,38 @@ def test_store_write_failure_apologises_in_the_senders_language(phone, db_path, 
     assert status == 200
     assert text == engine.error_text("es")
     assert hotline in text
+
+
+# -- the TwiML is twilio's, byte for byte ------------------------------------------------
+def test_twiml_is_what_twilios_messaging_response_writes(engine):
+    from twilio.twiml.messaging_response import MessagingResponse
+
+    from bot.webhooks import twiml_bytes
+
+    texts = [text for _, _, text in engine.all_replies()]
+    texts += [engine.respond(t, None, "whatsapp").text for t in ("hola", "4", "menu")]
+    texts += ['a < b & "c" > d \'e\'', "¿Qué? — “sí” 🙏", None, ""]
+    for text in texts:
+        expected = MessagingResponse()
+        if text:
+            expected.message(text)
+        assert twiml_bytes(text) == str(expected).encode(), text
+
+
+def test_a_failure_half_way_changes_nothing_and_its_retry_is_answered(make_app, db_path,
+                                                                       hotline, engine):
+    app = make_app()
+    phone = Phone(app.test_client())
+    fields = twilio_fields("4", SENDER)
+    db = sqlite3.connect(db_path)
+    db.execute("ALTER TABLE stats RENAME TO stats_away")  # counting fails after the put
+    db.commit()
+    status, text = phone.text(None, fields=fields)
+    assert status == 200 and hotline in text and text.startswith("Sorry")
+    assert stored(db_path) == {}  # the state written before the failure was rolled back
+    db.execute("ALTER TABLE stats_away RENAME TO stats")
+    db.commit()
+    db.close()
+    status, text = phone.text(None, fields=fields)  # Twilio's retry of the same message
+    assert status == 200 and text == engine.content.locales["en"].texts["door"].reply
+    assert key_of() in stored(db_path)
