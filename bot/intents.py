@@ -25,6 +25,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from babel import Locale
 from rapidfuzz.distance import OSA
@@ -55,8 +56,7 @@ def normalise(text: str) -> list[str]:
     return _NOT_WORD.sub(" ", text).split()
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     intent: str
     locale: str | None  # the language the message is written in, if it tells
     target: str | None = None  # for `language`: the language asked for
