@@ -197,10 +197,10 @@ class SqliteStore:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+            if self._local.scrub:  # still holding the flock: other writers queue on it
+                self._scrub()
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-        if self._local.scrub:
-            self._scrub()
 
     def _lock(self) -> int:
         if getattr(self._local, "lock_pid", None) != os.getpid():  # one per thread and fork
