@@ -285,6 +285,10 @@ def broken_copy(tmp_path: Path, breakage: str) -> tuple[Path, Path, str]:
 
 
 # -- a real Redis ------------------------------------------------------------------------
+# Read now: `_isolated_env` removes HELPLINE_* variables around each test.
+REQUIRE_REDIS = os.environ.get("HELPLINE_REQUIRE_REDIS") == "1"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -316,7 +320,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     (SAVE). Missing: the Redis tests skip, or fail under HELPLINE_REQUIRE_REDIS=1 (CI)."""
     binary = shutil.which("redis-server")
     if binary is None:
-        if os.environ.get("HELPLINE_REQUIRE_REDIS") == "1":
+        if REQUIRE_REDIS:
             pytest.fail("redis-server is not installed, and HELPLINE_REQUIRE_REDIS=1")
         pytest.skip("redis-server is not installed (apt-get install redis-server)")
     folder = tmp_path_factory.mktemp("redis")
