@@ -137,15 +137,18 @@ def server_env(kind: str, port: int, token: str, workdir: Path) -> dict[str, str
 
 
 @contextmanager
-def serve(kind: str, port: int, token: str, workers: int = WORKERS) -> Iterator[Server]:
-    """A fresh server (and, for the app, a fresh SQLite file) for one measurement."""
+def serve(kind: str, port: int, token: str, workers: int = WORKERS,
+          settings: dict[str, str] | None = None) -> Iterator[Server]:
+    """A fresh server (and, for the app, a fresh SQLite file unless `settings` name
+    another HELPLINE_STORE_URL) for one measurement."""
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
     args = ["--host", HOST, "--port", str(port), "--workers", str(workers)]
     command = ([str(Path(sys.executable).with_name("helpline")), "serve", *args]
                if kind == "app" else [sys.executable, "-m", "bench.bare", *args])
     log = workdir / "server.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=server_env(kind, port, token, workdir),
+        env = {**server_env(kind, port, token, workdir), **(settings or {})}
+        process = subprocess.Popen(command, cwd=ROOT, env=env,
                                    stdout=out, stderr=subprocess.STDOUT)
     server = Server(kind, port, process, log)
     try:

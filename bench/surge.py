@@ -5,46 +5,38 @@ For each store (SQLite, and Redis when redis-server is installed) it starts
   - one message 50 times at once (Twilio's retries),
   - 1,000 texts from one number with 20 other senders mixed in,
   - an autoresponder loop: the same text 30 times,
-and counts the replies. Run: .venv/bin/python bench/surge.py
+and counts the replies. Run: .venv/bin/python -m bench.surge
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
-import sys
-import tempfile
 import time
 import uuid
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import requests
 from twilio.request_validator import RequestValidator
 
-TOKEN, SECRET = "surge-token", "surge-secret"
-HELPLINE = str(Path(sys.executable).with_name("helpline"))
+from bench.load import free_port, serve
+
+TOKEN = "surge-token"
 TEXTS = ["hola", "1", "2", "3", "4", "5", "6", "7", "8", "9", "what are my rights",
          "can i record", "they want me to sign", "i need a lawyer", "gracias"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait(port: int) -> None:
-    for _ in range(400):
+def wait_for(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             return
         except OSError:
             time.sleep(0.05)
-    raise SystemExit(f"nothing listening on {port}")
+    raise SystemExit(f"redis-server did not listen on {port}")
 
 
 def fields(body: str, sender: str, sid: str | None = None) -> dict[str, str]:
@@ -53,37 +45,26 @@ def fields(body: str, sender: str, sid: str | None = None) -> dict[str, str]:
 
 
 class Bot:
-    def __init__(self, store_url: str, folder: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("HELPLINE_", "TWILIO_"))}
-        env.update(HELPLINE_SECRET_KEY=SECRET, TWILIO_AUTH_TOKEN=TOKEN,
-                   HELPLINE_PUBLIC_URL=self.url, HELPLINE_STORE_URL=store_url,
-                   HELPLINE_INSTANCE_PATH=str(folder))
-        self.process = subprocess.Popen(
-            [HELPLINE, "serve", "--port", str(self.port), "--workers", "4"], env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait(self.port)
+    """Texts a `helpline serve` the way Twilio does: signed form posts."""
+
+    def __init__(self, url: str):
+        self.url = url
         self.validator = RequestValidator(TOKEN)
 
     def post(self, form: dict[str, str]) -> tuple[int, bool]:
-        signature = self.validator.compute_signature(self.url + "/sms", form)
-        response = requests.post(self.url + "/sms", data=form, timeout=30,
+        signature = self.validator.compute_signature(self.url, form)
+        response = requests.post(self.url, data=form, timeout=30,
                                  headers={"X-Twilio-Signature": signature})
         replied = response.status_code == 200 and bool(
             ET.fromstring(response.content).findall("Message"))
         return response.status_code, replied
 
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=20)
 
-
-def measure(store_url: str, folder: Path) -> list[tuple[str, int, int, str]]:
-    bot = Bot(store_url, folder)
+def measure(store_url: str | None) -> list[tuple[str, int, int, str]]:
+    settings = {"HELPLINE_STORE_URL": store_url} if store_url else {}
     rows = []
-    try:
+    with serve("app", free_port(), TOKEN, workers=4, settings=settings) as server:
+        bot = Bot(server.url)
         with ThreadPoolExecutor(max_workers=50) as pool:
             retry = fields("my husband was detained", "+13125550123")
             out = list(pool.map(lambda _: bot.post(retry), range(50)))
@@ -106,30 +87,27 @@ def measure(store_url: str, folder: Path) -> list[tuple[str, int, int, str]]:
                 for _ in range(30)]
         rows.append(("autoresponder loop, same text 30 times", 30, sum(r for _, r in loop),
                      ""))
-    finally:
-        bot.stop()
     return rows
 
 
 def main() -> None:
-    folder = Path(tempfile.mkdtemp(prefix="surge-"))
-    stores = [("sqlite", f"sqlite://{folder / 'surge.sqlite3'}")]
+    stores: list[tuple[str, str | None]] = [("sqlite", None)]  # a fresh file, as make bench
     redis = None
     if shutil.which("redis-server"):
         port = free_port()
-        redis = subprocess.Popen(["redis-server", "--port", str(port), "--save", "",
-                                  "--appendonly", "no"], stdout=subprocess.DEVNULL)
-        wait(port)
+        redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                  "--save", "", "--appendonly", "no"],
+                                 stdout=subprocess.DEVNULL)
         stores.append(("redis", f"redis://127.0.0.1:{port}/0"))
+        wait_for(port)
     try:
         print("| store | what was sent | sent | replies | |\n|---|---|---:|---:|---|")
         for name, url in stores:
-            for what, sent, replies, note in measure(url, folder / name):
+            for what, sent, replies, note in measure(url):
                 print(f"| {name} | {what} | {sent} | {replies} | {note} |")
     finally:
         if redis:
             redis.terminate()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
