@@ -62,8 +62,8 @@ def is_signed() -> bool:
         return False
     validator, url = RequestValidator(token), signed_url()
     try:  # the URL exactly as sent: one HMAC, where validate() computes two
-        if hmac.compare_digest(validator.compute_signature(url, request.form, algorithm),
-                               signature):
+        expected = validator.compute_signature(url, request.form, algorithm)
+        if hmac.compare_digest(expected.encode(), signature.encode()):  # bytes: any header
             return True
     except ValueError:  # an algorithm twilio does not know: validate() logs and refuses
         pass

@@ -89,3 +89,22 @@ def test_webhook_answers_any_form_without_a_500(fuzz_app, form, signed, big):
         assert response.status_code == (413 if signed else 403)
     elif signed and form.get("From", "").strip():
         assert response.status_code == 200
+
+
+headers_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255),
+                       max_size=60)
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(signature=headers_text, settings_header=st.one_of(st.none(), headers_text))
+def test_any_signature_header_is_refused_without_a_500(fuzz_app, signature,
+                                                        settings_header):
+    """Headers arrive as Latin-1 text: é or ÿ in a forged signature must not crash the
+    comparison."""
+    headers = {"X-Twilio-Signature": signature}
+    if settings_header is not None:
+        headers["X-Twilio-Webhooks-Signature-Settings"] = settings_header
+    response = fuzz_app.test_client().post("/sms", data={"From": "+1312", "Body": "hola"},
+                                           headers=headers)
+    assert response.status_code == 403
