@@ -106,6 +106,14 @@ def language() -> Response:
         log.info("voice step=language attempt=%d chosen=none", attempt)
         return _twiml(_choice(attempt + 1, again=True))
     code = code or _bot().default
+    guard = current_app.extensions["helpline_guard"]
+    guard.count("call", code)
+    # Limited like texts, per caller: a dialler calling again and again must not tie up
+    # the hotline's people. A limited caller still hears the number, twice.
+    caller = "call:" + request.form.get("From", "").strip()
+    if not guard.allow(caller, "call", code):
+        log.info("voice step=language attempt=%d locale=%s limited", attempt, code)
+        return _twiml(_number_twice(code, reached=False))
     log.info("voice step=language attempt=%d locale=%s", attempt, code)
     return _twiml(_connect(code))
 
@@ -117,18 +125,7 @@ def dialed() -> Response:
     code = code if code in _bot().codes else _bot().default
     status = request.form.get("DialCallStatus", "")
     log.info("voice step=dialed status=%s locale=%s", status or "-", code)
-    _ = _bot().catalogs[code].gettext
-    response = VoiceResponse()
-    if status in REACHED:
-        _say(response, code, _("Thank you for calling. Take care."))
-    else:
-        number = _line().number
-        _say(response, code, _("We could not reach the hotline. Please call it yourself. "
-                               "The number is: {number}.").format(number=number))
-        response.pause(length=1)
-        _say(response, code, _("Again, the number is: {number}.").format(number=number))
-    response.hangup()
-    return _twiml(response)
+    return _twiml(_number_twice(code, reached=status in REACHED))
 
 
 @bp.errorhandler(InternalServerError)
@@ -160,6 +157,22 @@ def _choice(attempt: int, again: bool) -> VoiceResponse:
             text = _("Sorry, I did not get that.") + " " + text
         _say(gather, code, text)
     response.redirect(target, method="POST")
+    return response
+
+
+def _number_twice(code: str, reached: bool) -> VoiceResponse:
+    """Goodbye after the hotline answered; else its number, slowly, twice."""
+    _ = _bot().catalogs[code].gettext
+    response = VoiceResponse()
+    if reached:
+        _say(response, code, _("Thank you for calling. Take care."))
+    else:
+        number = _line().number
+        _say(response, code, _("We could not reach the hotline. Please call it yourself. "
+                               "The number is: {number}.").format(number=number))
+        response.pause(length=1)
+        _say(response, code, _("Again, the number is: {number}.").format(number=number))
+    response.hangup()
     return response
 
 

@@ -17,7 +17,7 @@ from bot.content import (VOICE_MAX_CHARS, VOICE_MAX_WORDS, ContentError, locale_
                          spoken_number)
 from bot.content import load as load_content
 from bot.voice import ATTEMPTS, e164
-from conftest import CONTENT_DIR, SETTINGS, TOKEN, TWILIO_NUMBER, fact, sign
+from conftest import CONTENT_DIR, LIMITS, SETTINGS, TOKEN, TWILIO_NUMBER, fact, sign
 
 CALLER = "+13125550123"
 CODES = locale_codes(CONTENT_DIR)
@@ -261,3 +261,21 @@ def test_a_broken_translation_still_puts_the_caller_through(make_app, tmp_path):
     assert [child.tag for child in root] == ["Say", "Dial"]
     assert root.find("Dial").text == e164(fact("hotline"))
     assert root.find("Dial").get("action") == "/voice/dialed"
+
+
+# -- limits: a dialler calling again and again does not tie up the hotline ---------------
+def test_a_caller_over_the_limit_hears_the_number_instead_of_being_put_through(make_app):
+    app = make_app(**LIMITS)
+    call = Call(app.test_client())
+    tags = [[c.tag for c in call.twiml("/voice/language?attempt=1", Digits="1")]
+            for _ in range(5)]
+    assert tags[:3] == [["Say", "Say", "Dial"]] * 3
+    assert tags[3] == tags[4] == ["Say", "Pause", "Say", "Hangup"]
+    limited = call.twiml("/voice/language?attempt=1", Digits="1")
+    spoken = " ".join(text for _, text in says(limited))
+    assert spoken.count(spoken_number(fact("hotline"))) == 2
+    other = call.twiml("/voice/language?attempt=1", Digits="1", From="+13125550999")
+    assert other.find("Dial") is not None  # other callers are put through
+    counts = {(intent, locale): n for _, intent, locale, n in
+              app.extensions["helpline_store"].counts()}
+    assert counts[("call", "en")] == 7  # every call is counted, limited or not
