@@ -128,3 +128,11 @@ def test_two_instances_share_one_duplicate_check(serve):
     fields = twilio_fields("hola", "+13125550155")
     assert first.post(fields)[1]
     assert second.post(fields) == (200, None)
+
+
+def test_two_instances_share_one_rate_limit(serve):
+    first, second = serve(workers=2), serve(workers=2)
+    sender = "+13125550166"
+    answered = [bool((first if i % 2 else second).text(text, sender)[1])
+                for i, text in enumerate(DISTINCT[:10])]
+    assert sum(answered) == 5  # five replies a minute, whichever instance answers
