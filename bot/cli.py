@@ -117,7 +117,8 @@ def classify(explain: bool) -> None:
 
 @main.command()
 def check() -> None:
-    """Validate content and catalogs; print every reply's length, encoding and segments."""
+    """Validate content and catalogs; print every reply's length, encoding and segments
+    as sent by SMS (with HELPLINE_SMS_ENCODING=gsm7: after its substitutions)."""
     from . import sms
     from .i18n import catalog_problems
 
@@ -131,7 +132,9 @@ def check() -> None:
                                      or DEFAULTS["LOCALES_DIR"]), bot.codes,
                                 code_dir=Path(__file__).parent)
     click.echo(f"{'reply':<12} {'locale':<6} {'chars':>5} {'encoding':<8} {'segments':>8}")
-    rows = bot.all_replies()
+    # As an SMS carries them: with HELPLINE_SMS_ENCODING=gsm7, after the substitutions.
+    rows = [(name, code, bot.formats["sms"](text) if text else text)
+            for name, code, text in bot.all_replies()]
     for name, code, text in rows:
         seg = sms.segments(text)
         flag = "" if seg.count <= sms.MAX_SEGMENTS else "  TOO LONG"

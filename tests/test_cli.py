@@ -127,3 +127,15 @@ def test_serve_dev_prints_the_web_chat_address_and_serves_it(tmp_path):
         server.terminate()
         out = server.communicate(timeout=20)[0]
     assert f"open http://127.0.0.1:{port}/ in a browser" in out
+
+
+def test_check_counts_segments_as_sent_in_gsm7_mode(runner, monkeypatch, engine):
+    monkeypatch.setenv("HELPLINE_SMS_ENCODING", "gsm7")
+    rows = _rows(runner.invoke(main, ["check"]).stdout)
+    texts = {(name, code): text for name, code, text in engine.all_replies()}
+    assert {row[3] for row in rows} == {"GSM-7"}  # nothing left that needs UCS-2
+    for name, code, chars, _, segments in rows:
+        assert int(segments) == sms.segments(sms.to_gsm7(texts[name, code])).count
+    es = sorted(int(r[4]) for r in rows if r[1] == "es")
+    default = sorted(sms.segments(t).count for (_, c), t in texts.items() if c == "es")
+    assert sum(es) < sum(default)  # cheaper: the point of the setting
