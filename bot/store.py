@@ -325,10 +325,23 @@ class RedisStore:
                              f"{type(err).__name__}. Is redis-server running, and is "
                              "HELPLINE_STORE_URL right?") from None
         self._hit = self.redis.register_script(_HIT)
+        self._local = threading.local()
 
-    def transaction(self) -> AbstractContextManager[None]:
-        """Each Redis operation here is atomic on its own (NX, Lua, MULTI)."""
-        return contextlib.nullcontext()
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Each Redis operation here is atomic on its own (NX, Lua, MULTI). What a failure
+        half-way must undo, as SQLite's rollback does, is a claim: Twilio's retry of a
+        message that failed must be answered, not dropped as a duplicate."""
+        self._local.claims = claims = []
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception):  # Redis may be what failed
+                if claims:
+                    self.redis.delete(*claims)
+            raise
+        finally:
+            self._local.claims = None
 
     def _k(self, kind: str, key: str) -> str:
         return f"{self.PREFIX}{kind}:{key}"
@@ -350,7 +363,11 @@ class RedisStore:
         self.redis.delete(self._k("s", key))
 
     def claim(self, key: str, seconds: int, now: float | None = None) -> bool:
-        return bool(self.redis.set(self._k("m", key), 1, nx=True, ex=seconds))
+        name = self._k("m", key)
+        claimed = bool(self.redis.set(name, 1, nx=True, ex=seconds))
+        if claimed and getattr(self._local, "claims", None) is not None:
+            self._local.claims.append(name)
+        return claimed
 
     def hit(self, key: str, seconds: int, *, sliding: bool = False,
             now: float | None = None) -> int:

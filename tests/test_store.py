@@ -298,3 +298,14 @@ def test_redis_going_away_still_gives_the_texter_the_hotline(make_app, tmp_path,
         server.wait(timeout=10)
     status, text = phone.text("4")
     assert status == 200 and hotline in text and text.startswith("Sorry")
+
+
+def test_a_failure_inside_a_transaction_undoes_its_claim(store):
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            assert store.claim("retried", 60) is True
+            raise RuntimeError("the reply failed half-way")
+    assert store.claim("retried", 60) is True  # Twilio's retry is answered
+    with store.transaction():
+        assert store.claim("kept", 60) is True
+    assert store.claim("kept", 60) is False
