@@ -33,6 +33,8 @@ DEFAULTS = {
     "STATS_TOKEN": None,  # set it to serve /stats to `Authorization: Bearer <token>`
     "RATE_PER_MINUTE": 5,  # replies to one sender within a minute
     "RATE_PER_DAY": 60,
+    "WEB_RATE_PER_MINUTE": 30,  # the web page's replies per visitor address
+    "WEB_RATE_PER_DAY": 600,
     "LOOP_REPEATS": 3,  # the same reply at most this often, each within LOOP_SECONDS
     "LOOP_SECONDS": 60,
     "PUBLIC_URL": None,  # the URL Twilio calls, e.g. https://bot.example.org
@@ -96,7 +98,7 @@ def _check_settings(app: Flask) -> None:
     if cfg["SMS_ENCODING"] not in ("auto", "gsm7"):
         raise ConfigError("HELPLINE_SMS_ENCODING must be 'auto' or 'gsm7'")
     for name in ("RETENTION_DAYS", "STATS_DAYS", "RATE_PER_MINUTE", "RATE_PER_DAY",
-                 "LOOP_REPEATS", "LOOP_SECONDS"):
+                 "WEB_RATE_PER_MINUTE", "WEB_RATE_PER_DAY", "LOOP_REPEATS", "LOOP_SECONDS"):
         try:
             cfg[name] = int(str(cfg[name]))
             if cfg[name] < 1:

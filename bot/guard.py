@@ -22,8 +22,11 @@ class Limits:
     duplicate_seconds: int = DAY  # how long an answered MessageSid is remembered
 
     @classmethod
-    def from_config(cls, config: dict) -> Limits:
-        return cls(int(config["RATE_PER_MINUTE"]), int(config["RATE_PER_DAY"]),
+    def from_config(cls, config: dict, prefix: str = "") -> Limits:
+        """HELPLINE_RATE_PER_MINUTE ... or, with prefix "WEB_", the web page's own rates
+        (a visitor clicking through the topics is not a flood; web replies cost nothing)."""
+        return cls(int(config[prefix + "RATE_PER_MINUTE"]),
+                   int(config[prefix + "RATE_PER_DAY"]),
                    int(config["LOOP_REPEATS"]), int(config["LOOP_SECONDS"]))
 
 
@@ -46,11 +49,13 @@ class Guard:
         return self.store.claim(self._key("message", message_id),
                                 self.limits.duplicate_seconds)
 
-    def check(self, address: str, intent: str, locale: str) -> str | None:
+    def check(self, address: str, intent: str, locale: str,
+              limits: Limits | None = None) -> str | None:
         """Count one reply to `address`; None if it may go out, else the limit it broke:
         "loop" (the same reply again and again, each soon after the last), "minute" or
-        "day" (replies to this address, counted from the first in the window)."""
-        lim = self.limits
+        "day" (replies to this address, counted from the first in the window). `limits`:
+        other rates than the texting ones (the web page's)."""
+        lim = limits or self.limits
         repeats = self.store.hit(self._key("loop", address, intent, locale),
                                  lim.loop_seconds, sliding=True)
         if repeats > lim.loop_repeats:
@@ -61,8 +66,9 @@ class Guard:
             return "day"
         return None
 
-    def allow(self, address: str, intent: str, locale: str) -> bool:
-        return self.check(address, intent, locale) is None
+    def allow(self, address: str, intent: str, locale: str,
+              limits: Limits | None = None) -> bool:
+        return self.check(address, intent, locale, limits) is None
 
     def count(self, intent: str, locale: str) -> None:
         """One more message of this intent and locale today (for `helpline stats`)."""

@@ -19,6 +19,7 @@ from flask import (Blueprint, Flask, Response, abort, current_app, jsonify, rend
 
 from . import i18n
 from .conversation import Helpline, State
+from .guard import Limits
 from .intents import MAX_CHARS
 from .voice import e164
 
@@ -69,6 +70,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("LEAVE_URL", LEAVE_URL)
     app.config.setdefault("TRUSTED_PROXIES", 0)  # proxies in front that set X-Forwarded-For
     app.extensions["helpline_web"] = _page_words(app.extensions["helpline"])
+    app.extensions["helpline_web_limits"] = Limits.from_config(app.config, prefix="WEB_")
     app.config.update(
         SESSION_COOKIE_NAME="helpline",
         SESSION_COOKIE_HTTPONLY=True,
@@ -202,8 +204,8 @@ def chat() -> tuple[Response, int] | Response:
         guard = current_app.extensions["helpline_guard"]
         guard.count(reply.intent, reply.locale)
         # Limited like SMS, per visitor address (hashed inside the guard, never stored).
-        limited = reply.text is not None and not guard.allow(visitor(), reply.intent,
-                                                             reply.locale)
+        limited = reply.text is not None and not guard.allow(
+            visitor(), reply.intent, reply.locale, current_app.extensions["helpline_web_limits"])
     except Exception as err:  # the visitor still gets the hotline number
         log.error("web reply failed: %s", type(err).__name__)
         code = state.locale if state.locale in bot.codes else bot.default

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 from bot.content import locale_codes
-from conftest import CONTENT_DIR, fact, stored
+from conftest import CONTENT_DIR, LIMITS, fact, stored
 
 CODES = locale_codes(CONTENT_DIR)
 SAME = {"Sec-Fetch-Site": "same-origin"}
@@ -228,7 +228,7 @@ def test_a_same_origin_request_without_fetch_metadata_is_accepted(client):
 
 # -- limits ------------------------------------------------------------------------------
 def test_an_over_limit_visitor_still_gets_the_hotline(make_app):
-    client = make_app(RATE_PER_MINUTE=3).test_client()
+    client = make_app(WEB_RATE_PER_MINUTE=3).test_client()
     for message in ("hola", "1", "2"):
         assert chat(client, message).status_code == 200
     response = chat(client, "3")
@@ -238,7 +238,7 @@ def test_an_over_limit_visitor_still_gets_the_hotline(make_app):
 
 
 def test_the_limit_counts_each_web_visitor_by_address(make_app):
-    app = make_app(RATE_PER_MINUTE=1)
+    app = make_app(WEB_RATE_PER_MINUTE=1)
     one, two = app.test_client(), app.test_client()
     assert chat(one, "hola").status_code == 200
     assert chat(one, "1").status_code == 429
@@ -251,8 +251,15 @@ def test_the_limit_counts_each_web_visitor_by_address(make_app):
 def test_behind_a_trusted_proxy_visitors_are_told_apart(make_app, proxies, counted_apart):
     """Behind a proxy every request comes from its address; X-Forwarded-For tells the
     visitors apart, but only when the operator says a proxy sets it (else it is forged)."""
-    app = make_app(RATE_PER_MINUTE=1, TRUSTED_PROXIES=proxies)
+    app = make_app(WEB_RATE_PER_MINUTE=1, TRUSTED_PROXIES=proxies)
     one, two = app.test_client(), app.test_client()
     assert chat(one, "hola", {**SAME, "X-Forwarded-For": "198.51.100.1"}).status_code == 200
     second = chat(two, "hola", {**SAME, "X-Forwarded-For": "203.0.113.9"})
     assert second.status_code == (200 if counted_apart else 429)
+
+
+def test_a_visitor_can_click_through_every_topic_with_the_default_limits(make_app):
+    """Reading the nine topics in a row is browsing, not a flood: the web page has its
+    own, higher rates (texting keeps 5 a minute; web replies cost nothing)."""
+    client = make_app(**LIMITS).test_client()
+    assert [chat(client, m).status_code for m in ["hola", *"123456789"]] == [200] * 10
