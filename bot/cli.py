@@ -13,9 +13,9 @@ import click
 
 from . import DEFAULTS, ConfigError, content_settings, create_app, i18n
 from .content import ContentError
-from .store import StoreError
 from .content import load as load_content
 from .conversation import Helpline, State
+from .store import StoreError
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 

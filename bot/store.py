@@ -391,12 +391,12 @@ class RedisStore:
         return sorted(out)
 
     def purge(self, now: float | None = None) -> int:
-        """Redis deletes expired keys itself; touching each makes it happen now."""
-        gone = 0
-        for name in self._scan("*"):
-            if not self.redis.exists(name):
-                gone += 1
-        return gone
+        """Redis deletes expired keys itself, and a SCAN deletes any expired key it
+        passes: one pass over our keys makes every expiry happen now. An expired key is
+        never returned, so there is nothing to count."""
+        for _ in self._scan("*"):
+            pass
+        return 0
 
     def _scan(self, kind: str) -> Iterator[bytes]:
         yield from self.redis.scan_iter(match=f"{self.PREFIX}{kind}:*", count=500)
