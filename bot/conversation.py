@@ -118,6 +118,12 @@ class Helpline:
                           reply.state)
         return reply
 
+    def language_of(self, text: str) -> str:
+        """The language a message is written in, from its own words alone (no store):
+        for replies that must go out when nothing else can be read, such as faults."""
+        locale = self.matcher.match(text).locale
+        return locale if locale in self.catalogs else self.default
+
     def _format(self, channel: Channel, text: str) -> str:
         if channel.bold:
             bold = channel.bold.format
