@@ -49,8 +49,7 @@ DEFAULTS = {
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: settings from HELPLINE_* variables (or `test_config`), content,
     catalogs and store loaded once, webhooks registered."""
-    app = Flask(__name__, instance_path=os.environ.get("HELPLINE_INSTANCE_PATH")
-                or str(ROOT / "instance"))
+    app = Flask(__name__, instance_path=instance_path())
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         app.config.from_prefixed_env("HELPLINE")
@@ -62,7 +61,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["helpline"] = Helpline(
         load_content(app.config["CONTENT_DIR"], content_settings(app.config)),
         Path(app.config["LOCALES_DIR"]),
-        app.config["DEFAULT_LOCALE"], app.config["SMS_ENCODING"])
+        app.config["DEFAULT_LOCALE"], app.config["SMS_ENCODING"],
+        model_cache=Path(app.instance_path) / "models")
     store = open_store(store_url(app), int(app.config["RETENTION_DAYS"]),
                        int(app.config["STATS_DAYS"]))
     app.extensions["helpline_store"] = store
@@ -79,6 +79,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["STATS_TOKEN"]:  # no token: the route does not exist
         app.register_blueprint(stats.bp)
     return app
+
+
+def instance_path() -> str:
+    """Where the bot keeps its files (the SQLite store, the fitted model's cache)."""
+    return os.environ.get("HELPLINE_INSTANCE_PATH") or str(ROOT / "instance")
 
 
 def store_url(app: Flask) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from . import DEFAULTS, ConfigError, content_settings, create_app, i18n
+from . import DEFAULTS, ConfigError, content_settings, create_app, i18n, instance_path
 from .content import ContentError
 from .content import load as load_content
 from .conversation import Helpline, State
@@ -29,7 +29,8 @@ def _engine(content_dir: str | None = None) -> Helpline:
     return Helpline(content, Path(os.environ.get("HELPLINE_LOCALES_DIR")
                                   or DEFAULTS["LOCALES_DIR"]),
                     os.environ.get("HELPLINE_DEFAULT_LOCALE", DEFAULTS["DEFAULT_LOCALE"]),
-                    os.environ.get("HELPLINE_SMS_ENCODING", DEFAULTS["SMS_ENCODING"]))
+                    os.environ.get("HELPLINE_SMS_ENCODING", DEFAULTS["SMS_ENCODING"]),
+                    model_cache=Path(instance_path()) / "models")
 
 
 @click.group()
@@ -98,8 +99,9 @@ def chat(lang: str | None) -> None:
 
 
 @main.command()
-@click.option("--explain", is_flag=True, help="Also show the words seen and each intent's "
-              "score (for editing keywords).")
+@click.option("--explain", is_flag=True, help="Also show what each step decided: the words, "
+              "the language, the exact rule (if one decided), the most likely intents with "
+              "their probabilities, the decision and the evidence (for editing examples).")
 def classify(explain: bool) -> None:
     """Read messages (one per line) on stdin; write one JSON object per line.
 
@@ -113,6 +115,52 @@ def classify(explain: bool) -> None:
             out.update(text=text, **bot.matcher.explain(text))
         sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+@main.command()
+@click.option("--folds", default=5, show_default=True, help="Cross-validation folds (0: none).")
+@click.option("--tune", is_flag=True, help="Choose the decision thresholds on the held-back "
+              "examples and print them for content/understanding.yaml.")
+@click.option("--misses", is_flag=True, help="Also list the held-back texts answered wrongly.")
+def model(folds: int, tune: bool, misses: bool) -> None:
+    """Fit the model on the examples (and cache it), then measure it: cross-validated on
+    the examples, and on the held-back texts it never learns from."""
+    import time
+
+    from . import measure
+    from .decide import choose
+
+    started = time.perf_counter()
+    bot = _engine()
+    content, matcher = bot.content, bot.matcher
+    by_locale = {code: sum(ex.locale == code for ex in content.examples)
+                 for code in (*bot.codes, None)}
+    click.echo(f"examples: {len(content.examples)} ("
+               + ", ".join(f"{c or 'any'} {n}" for c, n in by_locale.items())
+               + f"); held back: {len(content.heldback)}; fitted in "
+               f"{time.perf_counter() - started:.1f} s (model {matcher.model.key[:12]}, "
+               f"{len(matcher.model.index)} features)")
+    if folds > 1:
+        click.echo(f"\ncross-validated, {folds} folds:")
+        for line in measure.cross_validate(matcher, content.examples, folds).lines():
+            click.echo("  " + line)
+    held = measure.score(matcher, content.heldback)
+    click.echo("\nheld back (never trained on):")
+    for line in held.lines():
+        click.echo("  " + line)
+    if misses:
+        for text, wanted, got in held.misses:
+            click.echo(f"  miss {text!r}: want {wanted}, got {got}")
+    th = content.thresholds
+    click.echo(f"\nthresholds (understanding.yaml): urgent {th.urgent}, unknown {th.unknown}")
+    if tune:
+        rows = [(matcher.probabilities(matcher.words(ex.text)), ex.intents)
+                for ex in content.heldback if matcher.rules.decide(
+                    matcher.words(ex.text), None) is None]
+        best, cost = choose(rows, th)
+        click.echo(f"chosen on {len(rows)} held-back texts the rules do not decide (cost "
+                   f"{cost:g}; a missed urgent text costs 5): urgent: {best.urgent}, "
+                   f"unknown: {best.unknown}")
 
 
 @main.command()

@@ -1,6 +1,6 @@
 """Load and validate the reviewed content (YAML) into frozen dataclasses.
 
-Content is what advocates write and review: replies, sources, review dates, keywords.
+Content is what advocates write and review: replies, sources, review dates, the words of the exact rules, labelled examples.
 Everything is checked once at start-up; a problem names the file and the key.
 """
 
@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import NamedTuple
 
 import yaml
 
 from . import sms
+from .decide import Thresholds
 
 # The fixed intent ids: tests, tools and the eval set use them.
 INTENTS = (
@@ -27,6 +29,8 @@ INTENTS = (
 # Intents whose reply text is interface text (gettext catalogs), not reviewed content.
 CATALOG_INTENTS = frozenset({"menu", "language", "stop", "start", "forget", "unknown"})
 CONTENT_INTENTS = tuple(i for i in INTENTS if i not in CATALOG_INTENTS)
+# Intents a whole-message command word may ask for (rules.yaml `commands`).
+COMMAND_INTENTS = frozenset({"menu", "stop", "start", "forget", "language"})
 # Carrier opt-out and opt-in words: they act when they are the whole message.
 CARRIER_WORDS = MappingProxyType({
     "stop": "stop", "stopall": "stop", "unsubscribe": "stop", "cancel": "stop",
@@ -48,7 +52,10 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
         return super().construct_mapping(node, deep=deep)
 FACTS_FILE = "facts.yaml"
 REPLIES_FILE = "replies.yaml"
-KEYWORDS_FILE = "keywords.yaml"
+RULES_FILE = "rules.yaml"
+EXAMPLES_FILE = "examples.yaml"
+HELDBACK_FILE = "heldback.yaml"
+THRESHOLDS_FILE = "understanding.yaml"
 VOICE_FILE = "voice.yaml"
 # A spoken summary must be heard through before the call is put through: about 45
 # seconds of speech, in sentences a frightened caller can follow.
@@ -85,6 +92,15 @@ class Text:
     reviewed: dt.date
 
 
+class Example(NamedTuple):
+    """A labelled text: `intents[0]` is what it means; in held-back texts, the others
+    are acceptable too. `locale` None: the text alone does not tell ("4", "ok")."""
+
+    text: str
+    intents: tuple[str, ...]
+    locale: str | None
+
+
 @dataclass(frozen=True)
 class Voice:
     """One locale's spoken summary for callers, phone numbers already in spoken form."""
@@ -101,12 +117,11 @@ class LocaleContent:
     code: str
     service: str
     texts: Mapping[str, Text]
-    keywords: Mapping[str, tuple[str, ...]]
-    weak: Mapping[str, tuple[str, ...]]  # count only when nothing specific matched
+    commands: Mapping[str, tuple[str, ...]]  # whole-message command words: "menu", "borrar"
+    fillers: tuple[str, ...]  # words that may stand beside a command or a language name
     abbreviations: Mapping[str, str]
-    stopwords: frozenset[str]
+    stopwords: frozenset[str]  # everyday words: they help tell the language
     language_names: tuple[str, ...]
-    classes: Mapping[str, frozenset[str]]  # word classes: "agent" -> {"migra", "ice", ...}
     numbers: Mapping[str, str]  # number words for the menu: "uno" -> "1"
     negations: frozenset[str]  # "no", "not": "no hablo inglés" asks for no English
     menu_words: frozenset[str]  # words that may stand beside a menu digit: "opción 4"
@@ -118,9 +133,10 @@ class Content:
     directory: Path
     facts: Mapping[str, Fact]
     menu: Mapping[str, str]
-    priority: tuple[str, ...]
-    generic: frozenset[str]
     locales: Mapping[str, LocaleContent] = field(default_factory=dict)
+    examples: tuple[Example, ...] = ()  # what the model learns from
+    heldback: tuple[Example, ...] = ()  # what measures it: never trained on
+    thresholds: Thresholds = Thresholds()
 
     @property
     def values(self) -> dict[str, str]:
@@ -154,7 +170,7 @@ def _date(value: object, file: str, key: str, problems: _Problems) -> dt.date:
     return dt.date.min
 
 
-def _load_facts(path: Path, problems: _Problems) -> tuple[dict, dict, tuple, frozenset]:
+def _load_facts(path: Path, problems: _Problems) -> tuple[dict, dict]:
     data, name = _read(path, problems), str(path)
     facts = {}
     for key, raw in (data.get("facts") or {}).items():
@@ -170,13 +186,7 @@ def _load_facts(path: Path, problems: _Problems) -> tuple[dict, dict, tuple, fro
     for digit, intent in menu.items():
         if intent not in INTENTS:
             problems.add(name, f"menu.{digit}", f"unknown intent {intent!r}")
-    priority = tuple(data.get("priority") or ())
-    for intent in set(INTENTS) - set(priority) - {"unknown"}:
-        problems.add(name, "priority", f"intent {intent!r} is missing")
-    generic = frozenset(data.get("generic") or ())
-    for intent in (set(priority) | generic) - set(INTENTS):
-        problems.add(name, "priority", f"unknown intent {intent!r}")
-    return facts, menu, priority, generic
+    return facts, menu
 
 
 def placeholders(text: str) -> set[str]:
@@ -284,8 +294,8 @@ def _load_voice(path: Path, values: Mapping[str, str], problems: _Problems) -> V
 
 
 def normal_words(text: str) -> tuple[str, ...]:
-    """Keywords are compared in the same normal form as messages."""
-    from .intents import normalise  # local: intents imports this module's constants
+    """Rules and examples are compared in the same normal form as messages."""
+    from .text import normalise
 
     return tuple(normalise(text))
 
@@ -304,104 +314,123 @@ def _strings(value: object, file: str, key: str, problems: _Problems) -> list[st
     return out
 
 
-def _keyword_section(data: dict, section: str, classes: Mapping[str, frozenset[str]],
-                     owner: dict[str, str], name: str,
-                     problems: _Problems) -> dict[str, tuple[str, ...]]:
-    """One section's keywords per intent, checked: `intents` needs every intent (but
-    `unknown`); `weak` may name any."""
-    raw = data.get(section) or {}
-    keywords: dict[str, tuple[str, ...]] = {}
-    for intent in INTENTS:
-        where = f"{section}.{intent}"
-        entries = _strings(raw.get(intent), name, where, problems)
-        if not entries:
-            if section == "intents" and intent != "unknown":
-                problems.add(name, where, "no keywords")
-            continue
-        kept = []
-        for entry in entries:
-            words = _pattern(str(entry))
-            if not words.replace("+", "").strip() or words.startswith("+") or words.endswith("+"):
-                problems.add(name, where, f"keyword {entry!r} has no letters or a stray +")
-                continue
-            if words in owner and owner[words] != intent:
-                problems.add(name, where, f"keyword {entry!r} also belongs to {owner[words]}")
-            owner[words] = intent
-            first = words.split()[0]
-            if first.endswith("*") and len(first) < 4:
-                problems.add(name, where, f"{entry!r}: a first word ending in * needs 3 "
-                             "letters before the *")
-            for word in words.replace("+", " ").split():
-                if word.endswith("*") and len(word) < 3:
-                    problems.add(name, where, f"{entry!r}: a word ending in * needs 2 "
-                                 "letters before the *")
-                if word.startswith("@") and word[1:] not in classes:
-                    problems.add(name, where, f"{entry!r}: no class <{word[1:]}> under classes")
-                target = CARRIER_WORDS.get(word.rstrip("*"))
-                if target and target != intent:
-                    problems.add(name, where, f"carrier word {word!r} belongs only to {target}")
-            kept.append(words)
-        keywords[intent] = tuple(dict.fromkeys(kept))
-    for intent in set(raw) - set(INTENTS):
-        problems.add(name, f"{section}.{intent}", "unknown intent")
-    return keywords
-
-
-def _load_keywords(path: Path, problems: _Problems) -> dict:
+def _load_rules(path: Path, problems: _Problems) -> dict:
+    """The words the exact rules and the normalising step use (rules.yaml)."""
     data, name = _read(path, problems), str(path)
-    classes = {}
-    for cls, members in (data.get("classes") or {}).items():
-        kept = frozenset(_pattern(m) for m in _strings(members, name, f"classes.{cls}", problems)
-                         if _pattern(m))
-        if not kept or any(" " in m or (m.endswith("*") and len(m) < 4) for m in kept):
-            problems.add(name, f"classes.{cls}", "list single words (a trailing * is allowed "
-                         "after 3 letters or more)")
-        for member in sorted(kept):
-            if member.rstrip("*") in CARRIER_WORDS:
-                problems.add(name, f"classes.{cls}", f"carrier word {member!r} belongs only "
-                             f"to {CARRIER_WORDS[member.rstrip('*')]}")
-        classes[str(cls)] = kept
-    owner: dict[str, str] = {}
-    keywords = _keyword_section(data, "intents", classes, owner, name, problems)
-    weak = _keyword_section(data, "weak", classes, owner, name, problems)
-    abbreviations = {str(k).lower(): str(v).lower()
-                     for k, v in (data.get("abbreviations") or {}).items()}
+
     def words(key: str) -> frozenset[str]:
         return frozenset(w for s in _strings(data.get(key), name, key, problems)
                          for w in normal_words(s))
 
-    stopwords = words("stopwords")
+    commands: dict[str, tuple[str, ...]] = {}
+    for intent, entries in (data.get("commands") or {}).items():
+        if intent not in COMMAND_INTENTS:
+            problems.add(name, f"commands.{intent}", "command words may only ask for "
+                         + ", ".join(sorted(COMMAND_INTENTS)))
+            continue
+        kept = [" ".join(normal_words(e)) for e in
+                _strings(entries, name, f"commands.{intent}", problems)]
+        for entry in kept:
+            if not entry:
+                problems.add(name, f"commands.{intent}", "a command word has no letters")
+            elif entry.replace(" ", "") in CARRIER_WORDS:
+                problems.add(name, f"commands.{intent}", f"carrier word {entry!r} belongs "
+                             "only to the carrier rules")
+        commands[str(intent)] = tuple(e for e in kept if e)
+    abbreviations = {str(k).lower(): str(v).lower()
+                     for k, v in (data.get("abbreviations") or {}).items()}
     names = tuple(" ".join(normal_words(n))
                   for n in _strings(data.get("language_names"), name, "language_names", problems))
     numbers = {" ".join(normal_words(str(k))): str(v)
                for k, v in (data.get("numbers") or {}).items()}
-    negations = words("negations")
-    return {"keywords": keywords, "weak": weak, "abbreviations": abbreviations,
-            "stopwords": stopwords,
-            "negations": negations,
-            "menu_words": words("menu_words"),
-            "language_names": names, "classes": MappingProxyType(classes),
+    return {"commands": MappingProxyType(commands), "abbreviations": abbreviations,
+            "stopwords": words("stopwords"), "negations": words("negations"),
+            "menu_words": words("menu_words"), "language_names": names,
+            "fillers": tuple(" ".join(normal_words(f)) for f in
+                             _strings(data.get("fillers"), name, "fillers", problems)),
             "numbers": MappingProxyType(numbers)}
 
 
-def _pattern(entry: str) -> str:
-    """'Abogad*  de inmigración' -> 'abogad* de inmigracion'; '<agent> + esquina' ->
-    '@agent + esquina':
-    the normal form of messages, with stars, classes and plus signs left in place."""
-    out = []
-    for raw in entry.replace("+", " + ").split():
-        if raw == "+":
-            out.append(raw)
+def _load_examples(path: Path, locale: str | None, heldback: bool,
+                   problems: _Problems) -> list[Example]:
+    """One examples.yaml or heldback.yaml: texts under the intent they mean. A held-back
+    text may be a mapping `{text: ..., also: [other acceptable intents]}`."""
+    if not path.exists() and heldback:
+        return []
+    data, name = _read(path, problems), str(path)
+    out: list[Example] = []
+    for intent, items in (data.get("intents") or {}).items():
+        where = f"intents.{intent}"
+        if intent not in INTENTS:
+            problems.add(name, where, "unknown intent")
             continue
-        if raw.startswith("<") and raw.endswith(">") and raw[1:-1].isidentifier():
-            out.append("@" + raw[1:-1])  # a word class
-            continue
-        star = raw.endswith("*")
-        words = normal_words(raw.rstrip("*"))
-        if words:
-            out.extend(words[:-1])
-            out.append(words[-1] + ("*" if star else ""))
-    return " ".join(out)
+        for item in items or ():
+            also: tuple[str, ...] = ()
+            if isinstance(item, dict) and heldback:
+                text = item.get("text")
+                also = tuple(str(a) for a in item.get("also") or ())
+                for other in set(also) - set(INTENTS):
+                    problems.add(name, where, f"{text!r}: unknown intent {other!r} in also")
+            else:
+                text = item
+            if isinstance(text, bool) or not isinstance(text, (str, int, float)) \
+                    or not normal_words(str(text)):
+                problems.add(name, where, f"{text!r} is not a text with letters or digits "
+                             "(quote 'no', 'yes', 'on')")
+                continue
+            out.append(Example(str(text), (str(intent), *also), locale))
+    return out
+
+
+def _check_examples(directory: Path, examples: list[Example], heldback: list[Example],
+                    codes: list[str], problems: _Problems) -> None:
+    """No example labelled two ways; none that only the carrier rules may decide; every
+    intent learnt in every locale; nothing held back is trained on."""
+    owner: dict[tuple[str, ...], Example] = {}
+    for ex in examples:
+        words = normal_words(ex.text)
+        where = _examples_file(directory, ex.locale, False)
+        if "".join(words) in CARRIER_WORDS or " ".join(words) in CARRIER_WORDS:
+            problems.add(where, f"intents.{ex.intents[0]}", f"{ex.text!r} is a carrier word: "
+                         "the exact rules decide it, not examples")
+        first = owner.setdefault(words, ex)
+        if first.intents[0] != ex.intents[0]:
+            problems.add(where, f"intents.{ex.intents[0]}", f"{ex.text!r} is also an example "
+                         f"of {first.intents[0]} ({_examples_file(directory, first.locale, False)})")
+    for code in codes:
+        have = {ex.intents[0] for ex in examples if ex.locale == code}
+        for intent in INTENTS:
+            if intent not in have:
+                problems.add(_examples_file(directory, code, False), f"intents.{intent}",
+                             "no examples: every intent needs examples in every locale")
+    for ex in heldback:
+        if normal_words(ex.text) in owner:
+            problems.add(_examples_file(directory, ex.locale, True), f"intents.{ex.intents[0]}",
+                         f"{ex.text!r} is in the training examples too: held-back texts must "
+                         "never be trained on")
+
+
+def _examples_file(directory: Path, locale: str | None, heldback: bool) -> str:
+    name = HELDBACK_FILE if heldback else EXAMPLES_FILE
+    return str(directory / locale / name if locale else directory / name)
+
+
+def _load_thresholds(path: Path, problems: _Problems) -> Thresholds:
+    data, name = _read(path, problems), str(path)
+    values: dict[str, float] = {}
+    for key in ("urgent", "unknown"):
+        value = data.get(key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+            problems.add(name, key, f"a probability between 0 and 1, not {value!r}")
+            value = 0.5
+        values[key] = float(value)
+    urgent = frozenset(str(i) for i in data.get("urgent_intents") or ())
+    least = {str(k): float(v) for k, v in (data.get("least") or {}).items()}
+    for intent in (urgent | set(least)) - set(INTENTS):
+        problems.add(name, "urgent_intents/least", f"unknown intent {intent!r}")
+    if not urgent:
+        problems.add(name, "urgent_intents", "list the urgent intents")
+    return Thresholds(values["urgent"], values["unknown"], urgent, MappingProxyType(least))
 
 
 def locale_codes(directory: Path) -> list[str]:
@@ -419,7 +448,7 @@ def load(directory: str | Path, settings: Mapping[str, object] | None = None) ->
     if not directory.is_dir():
         raise ContentError([f"{directory}: -: content folder not found "
                             "(set HELPLINE_CONTENT_DIR)"])
-    facts, menu, priority, generic = _load_facts(directory / FACTS_FILE, problems)
+    facts, menu = _load_facts(directory / FACTS_FILE, problems)
     values = {**{k: str(v) for k, v in (settings or {}).items()},
               **{k: f.value for k, f in facts.items()}}
     locales = {}
@@ -429,11 +458,18 @@ def load(directory: str | Path, settings: Mapping[str, object] | None = None) ->
     for code in codes:
         service, texts = _load_texts(directory / code / REPLIES_FILE, values,
                                      set(menu.values()) - {"menu"}, problems)
-        kw = _load_keywords(directory / code / KEYWORDS_FILE, problems)
+        rules = _load_rules(directory / code / RULES_FILE, problems)
         voice = _load_voice(directory / code / VOICE_FILE, values, problems)
         locales[code] = LocaleContent(code=code, service=service,
-                                      texts=MappingProxyType(texts), voice=voice, **kw)
+                                      texts=MappingProxyType(texts), voice=voice, **rules)
+    examples, heldback = [], []
+    for code in (None, *codes):
+        folder = directory / code if code else directory
+        examples += _load_examples(folder / EXAMPLES_FILE, code, False, problems)
+        heldback += _load_examples(folder / HELDBACK_FILE, code, True, problems)
+    _check_examples(directory, examples, heldback, codes, problems)
+    thresholds = _load_thresholds(directory / THRESHOLDS_FILE, problems)
     if problems:
         raise ContentError(list(problems))
-    return Content(directory, MappingProxyType(facts), MappingProxyType(menu), priority,
-                   generic, MappingProxyType(locales))
+    return Content(directory, MappingProxyType(facts), MappingProxyType(menu),
+                   MappingProxyType(locales), tuple(examples), tuple(heldback), thresholds)

@@ -18,7 +18,7 @@ from pathlib import Path
 from babel import Locale
 
 from . import i18n, sms
-from .content import CONTENT_INTENTS, Content
+from .content import COMMAND_INTENTS, CONTENT_INTENTS, Content
 from .intents import Match, Matcher
 
 
@@ -53,29 +53,31 @@ CHANNELS: Mapping[str, Channel] = {
     "whatsapp": Channel(bold="*{}*", sms=False),
     "web": Channel(sms=False),
 }
-# Intents a whole-message word asks for by itself: such a word in a reply ("Text MENU",
-# "Envíe BORRAR") is a command the reader may send back, and is what WhatsApp shows bold.
-COMMAND_INTENTS = frozenset({"menu", "stop", "start", "forget", "language"})
+# A word in a reply that a rule reads as one of COMMAND_INTENTS ("Text MENU", "Envíe
+# BORRAR") is a command the reader may send back, and is what WhatsApp shows bold.
 # An upper-case word of 3 letters or more, not part of "1-855-HELP-MY-FAMILY".
 _CAPS = re.compile(r"(?<![\w-])([A-ZÁÉÍÓÚÜÑ]{3,})(?![\w-])")
 
 
 class _Turn:
-    """What a handler sees (`_` is the locale's gettext)."""
+    """What a handler sees (`_` is the locale's gettext; `keep`, the language to
+    remember: one the sender wrote in plainly, else the one remembered before)."""
 
-    __slots__ = ("match", "locale", "state", "_")
+    __slots__ = ("match", "locale", "state", "_", "keep")
 
-    def __init__(self, match: Match, locale: str, state: State, _: Callable[[str], str]):
+    def __init__(self, match: Match, locale: str, state: State, _: Callable[[str], str],
+                 keep: str | None = None):
         self.match, self.locale, self.state, self._ = match, locale, state, _
+        self.keep = keep
 
 
 class Helpline:
     """Content, matcher and catalogs, loaded once; `respond` is pure."""
 
     def __init__(self, content: Content, locales_dir: Path, default_locale: str = "en",
-                 encoding: str = "auto"):
+                 encoding: str = "auto", model_cache: Path | None = None):
         self.content = content
-        self.matcher = Matcher(content)
+        self.matcher = Matcher(content, model_cache)
         self.codes = tuple(content.locales)
         self.default = i18n.negotiate([default_locale], self.codes) or self.codes[0]
         self.catalogs: Mapping[str, gettext.NullTranslations] = i18n.load_catalogs(
@@ -107,10 +109,16 @@ class Helpline:
             kept = None if match.intent == "forget" else state
             return Reply(None, match.intent, self.default, kept)
         remembered = state.locale if state.locale in self.catalogs else None
-        locale = match.locale or remembered or self.default
-        if remembered and not match.sure and match.locale != remembered:
+        locale = match.locale if match.locale in self.catalogs else None
+        locale = locale or remembered or self.default
+        if remembered and not match.sure:
             locale = remembered  # one borrowed word ("lawyer", "ok") does not switch
-        turn = _Turn(match, locale, state, self.catalogs[locale].gettext)
+        # Only a language the sender wrote in is remembered, never the default given to
+        # "4", "START" or an emoji; a plain one (two words or more) replaces the one
+        # remembered, a single word ("hola", "DERECHOS") only fills an empty memory.
+        written = match.locale if match.locale in self.catalogs else None
+        keep = written if written and (match.sure or not remembered) else remembered
+        turn = _Turn(match, locale, state, self.catalogs[locale].gettext, keep)
         handler = HANDLERS.get(match.intent, _reviewed)
         reply = handler(self, turn)
         if reply.text is not None:
@@ -190,18 +198,18 @@ class Helpline:
 # -- handlers: one small function per intent that is more than its reviewed reply ------
 def _reviewed(bot: Helpline, t: _Turn) -> Reply:
     text = bot.content.locales[t.locale].texts[t.match.intent].reply
-    return Reply(text, t.match.intent, t.locale, State(t.locale, t.state.opted_out))
+    return Reply(text, t.match.intent, t.locale, State(t.keep, t.state.opted_out))
 
 
 def _menu(bot: Helpline, t: _Turn) -> Reply:
     return Reply(bot.menu(t.locale), t.match.intent, t.locale,
-                 State(t.locale, t.state.opted_out))
+                 State(t.keep, t.state.opted_out))
 
 
 def _unknown(bot: Helpline, t: _Turn) -> Reply:
     text = bot.fill(t._("Sorry, I did not understand. Text MENU for the options, or call "
                         "{hotline_name} ({hotline}) to talk to a person."))
-    return Reply(text, "unknown", t.locale, State(t.locale, t.state.opted_out))
+    return Reply(text, "unknown", t.locale, State(t.keep, t.state.opted_out))
 
 
 def _language(bot: Helpline, t: _Turn) -> Reply:
@@ -221,7 +229,7 @@ def _stop(bot: Helpline, t: _Turn) -> Reply:
 
 
 def _start(bot: Helpline, t: _Turn) -> Reply:
-    return Reply(bot.menu(t.locale), "start", t.locale, State(t.locale, False))
+    return Reply(bot.menu(t.locale), "start", t.locale, State(t.keep, False))
 
 
 def _forget(bot: Helpline, t: _Turn) -> Reply:

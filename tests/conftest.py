@@ -221,8 +221,8 @@ def _drop_es_door_reply(content: Path) -> tuple[Path, dict, str]:
     return path, data, "intents.door"
 
 
-def _keyword_in_two_intents(content: Path) -> tuple[Path, dict, str]:
-    path = content / "es" / "keywords.yaml"
+def _example_of_two_intents(content: Path) -> tuple[Path, dict, str]:
+    path = content / "es" / "examples.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["intents"]["lawyer"].append(data["intents"]["door"][0])
     return path, data, "intents.lawyer"
@@ -250,27 +250,60 @@ def _unknown_menu_intent(content: Path) -> tuple[Path, dict, str]:
 
 
 def _unquoted_yaml_boolean(content: Path) -> tuple[Path, dict, str]:
-    path = content / "en" / "keywords.yaml"
+    path = content / "en" / "examples.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["intents"]["thanks"].append(True)  # what YAML makes of a bare `yes` or `on`
     return path, data, "intents.thanks"
 
 
-def _unknown_word_class(content: Path) -> tuple[Path, dict, str]:
-    path = content / "es" / "keywords.yaml"
+def _carrier_word_as_an_example(content: Path) -> tuple[Path, dict, str]:
+    path = content / "en" / "examples.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["intents"]["report"].append("<nowhere> + esquina")
-    return path, data, "intents.report"
+    data["intents"]["stop"].append("Unsubscribe")  # the exact rules' word, not the model's
+    return path, data, "intents.stop"
+
+
+def _held_back_text_trained_on(content: Path) -> tuple[Path, dict, str]:
+    path = content / "es" / "heldback.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    trained = yaml.safe_load((content / "es" / "examples.yaml").read_text(encoding="utf-8"))
+    data["intents"]["door"].append(trained["intents"]["door"][0])
+    return path, data, "intents.door"
+
+
+def _intent_without_examples(content: Path) -> tuple[Path, dict, str]:
+    path = content / "es" / "examples.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del data["intents"]["record"]
+    return path, data, "intents.record"
+
+
+def _command_word_for_a_topic(content: Path) -> tuple[Path, dict, str]:
+    path = content / "en" / "rules.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["commands"]["door"] = ["door"]  # topics are learnt, never a whole-message rule
+    return path, data, "commands.door"
+
+
+def _threshold_out_of_range(content: Path) -> tuple[Path, dict, str]:
+    path = content / "understanding.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["urgent"] = 1.5
+    return path, data, "urgent"
 
 
 BREAKAGES = {
     "spanish-reply-missing": _drop_es_door_reply,
-    "keyword-in-two-intents": _keyword_in_two_intents,
+    "example-of-two-intents": _example_of_two_intents,
     "reply-of-1000-chars": _reply_of_1000_chars,
     "unknown-placeholder": _unknown_placeholder,
     "unknown-menu-intent": _unknown_menu_intent,
     "unquoted-yaml-boolean": _unquoted_yaml_boolean,
-    "unknown-word-class": _unknown_word_class,
+    "carrier-word-as-an-example": _carrier_word_as_an_example,
+    "held-back-text-trained-on": _held_back_text_trained_on,
+    "intent-without-examples": _intent_without_examples,
+    "command-word-for-a-topic": _command_word_for_a_topic,
+    "threshold-out-of-range": _threshold_out_of_range,
 }
 
 

@@ -40,12 +40,26 @@ def test_classify_in_a_real_process():
     assert len(lines) == 3
 
 
-def test_classify_explain_shows_words_and_scores():
-    done = _classify_process("LAWYER!!\n", "--explain")
+def test_classify_explain_shows_each_step():
+    done = _classify_process("LAWYER!!\nSTOP\n", "--explain")
     assert done.returncode == 0, done.stderr.decode()
-    (line,) = [json.loads(x) for x in done.stdout.decode("utf-8").splitlines()]
-    assert line["intent"] == "lawyer" and line["text"] == "LAWYER!!"
-    assert line["words"] == ["lawyer"] and line["scores"]["lawyer"] > 0
+    lawyer, stop = [json.loads(x) for x in done.stdout.decode("utf-8").splitlines()]
+    assert lawyer["intent"] == "lawyer" and lawyer["text"] == "LAWYER!!"
+    assert lawyer["words"] == ["lawyer"] and lawyer["rule"] is None
+    assert max(lawyer["top"], key=lawyer["top"].get) == "lawyer"
+    assert 0.3 < lawyer["top"]["lawyer"] <= 1 and lawyer["decision"]
+    assert lawyer["language"]["locale"] == "en"
+    assert (stop["intent"], stop["rule"]) == ("stop", "carrier word")
+
+
+def test_model_reports_cross_validated_and_held_back_figures(runner):
+    result = runner.invoke(main, ["model", "--folds", "2", "--tune"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "cross-validated, 2 folds:" in out and "held back (never trained on):" in out
+    assert "urgent recall" in out and "urgent false alarms" in out
+    assert "most confused" in out and "recall per intent:" in out
+    assert "chosen on" in out and "urgent:" in out
 
 
 def _rows(output: str) -> list[list[str]]:
@@ -74,7 +88,7 @@ def test_check_prints_every_reply_and_exits_0(runner, engine):
         assert f"{code}: {len(rows) // 2} replies, median " in result.stdout
 
 
-@pytest.mark.parametrize("breakage", ["spanish-reply-missing", "keyword-in-two-intents"])
+@pytest.mark.parametrize("breakage", ["spanish-reply-missing", "example-of-two-intents"])
 def test_check_on_broken_content_names_file_and_key(runner, tmp_path, breakage):
     content, path, key = broken_copy(tmp_path, breakage)
     result = runner.invoke(main, ["check"], env={"HELPLINE_CONTENT_DIR": str(content)})

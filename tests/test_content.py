@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from bot import sms
-from bot.content import (CARRIER_WORDS, CATALOG_INTENTS, CONTENT_INTENTS, INTENTS,
-                         ContentError, _pattern, locale_codes)
+from bot.content import (CARRIER_WORDS, CATALOG_INTENTS, COMMAND_INTENTS, CONTENT_INTENTS,
+                         INTENTS, ContentError, locale_codes, normal_words)
 from bot.content import load as load_content
 from bot.i18n import catalog_problems, extracted_ids
 from conftest import (BREAKAGES, CONTENT_DIR, LOCALES_DIR, ROOT, SETTINGS, broken_copy,
@@ -29,21 +29,12 @@ def read(*parts: str) -> dict:
     return yaml.safe_load((CONTENT_DIR.joinpath(*parts)).read_text(encoding="utf-8"))
 
 
-def keywords(code: str) -> dict[str, list[str]]:
-    return read(code, "keywords.yaml").get("intents") or {}
-
-
 def replies(code: str) -> dict[str, dict]:
     return read(code, "replies.yaml").get("intents") or {}
 
 
 def facts() -> dict[str, dict]:
     return read("facts.yaml")["facts"]
-
-
-def classes(code: str) -> dict[str, set[str]]:
-    raw = read(code, "keywords.yaml").get("classes") or {}
-    return {name: {_pattern(str(m)) for m in members or ()} for name, members in raw.items()}
 
 
 def test_both_languages_are_there():
@@ -53,47 +44,65 @@ def test_both_languages_are_there():
 def test_intent_lists_agree():
     assert set(CONTENT_INTENTS) | CATALOG_INTENTS == set(INTENTS)
     assert not set(CONTENT_INTENTS) & CATALOG_INTENTS
-    priority = read("facts.yaml")["priority"]
-    assert set(priority) == set(INTENTS) - {"unknown"}
-    assert len(priority) == len(set(priority))
+    assert COMMAND_INTENTS <= set(INTENTS)
 
 
-# -- keywords ----------------------------------------------------------------------------
-@pytest.mark.parametrize("code", CODES)
-@pytest.mark.parametrize("intent", [i for i in INTENTS if i != "unknown"])
-def test_every_intent_has_keywords_in_every_language(code, intent):
-    assert keywords(code).get(intent), f"{code}/keywords.yaml: intents.{intent}"
+# -- examples and rules ------------------------------------------------------------------
+def examples(code: str | None, name: str = "examples.yaml") -> dict[str, list]:
+    return read(*((code,) if code else ()), name).get("intents") or {}
 
 
-@pytest.mark.parametrize("code", CODES)
-def test_keywords_name_only_known_intents(code):
-    assert set(keywords(code)) <= set(INTENTS)
+def _texts(items: list) -> list[str]:
+    return [str(i["text"] if isinstance(i, dict) else i) for i in items or ()]
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_no_keyword_belongs_to_two_intents(code):
-    owners: dict[str, set[str]] = {}
-    for intent, entries in keywords(code).items():
-        for entry in entries or ():
-            owners.setdefault(_pattern(str(entry)), set()).add(intent)
-    shared = {pattern: sorted(who) for pattern, who in owners.items() if len(who) > 1}
-    assert shared == {}
+@pytest.mark.parametrize("intent", INTENTS)
+def test_every_intent_has_examples_in_every_language(code, intent):
+    assert len(examples(code).get(intent) or ()) >= 5, f"{code}/examples.yaml: intents.{intent}"
+
+
+@pytest.mark.parametrize("code", [None, *CODES])
+def test_examples_name_only_known_intents(code):
+    assert set(examples(code)) <= set(INTENTS)
+    if (CONTENT_DIR / (code or "") / "heldback.yaml").exists():
+        assert set(examples(code, "heldback.yaml")) <= set(INTENTS)
+
+
+def test_no_example_is_labelled_two_ways():
+    owners: dict[tuple[str, ...], set[str]] = {}
+    for code in (None, *CODES):
+        for intent, items in examples(code).items():
+            for text in _texts(items):
+                owners.setdefault(normal_words(text), set()).add(intent)
+    assert {t: who for t, who in owners.items() if len(who) > 1} == {}
+
+
+def test_held_back_texts_are_never_trained_on(engine):
+    trained = {normal_words(ex.text) for ex in engine.content.examples}
+    held = [ex.text for ex in engine.content.heldback]
+    assert len(held) >= 200
+    assert [t for t in held if normal_words(t) in trained] == []
+    # ...and the model the engine uses was fitted on exactly the training examples.
+    from bot.model import key_of
+    assert engine.matcher.model.key == key_of(
+        [" ".join(engine.matcher.words(ex.text)) for ex in engine.content.examples],
+        [ex.intents[0] for ex in engine.content.examples])
+
+
+def test_no_example_is_a_bare_carrier_word():
+    """Carrier words are for the exact rules only: an example of one would teach the
+    model what it must never decide."""
+    bare = [text for code in (None, *CODES) for items in examples(code).values()
+            for text in _texts(items)
+            if "".join(normal_words(text)) in CARRIER_WORDS]
+    assert bare == []
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_carrier_words_appear_only_under_stop_and_start(code):
-    """Also through a stem (`end*`) or a word class (`<x>` whose members hold `quit`)."""
-    members = classes(code)
-    wrong = []
-    for intent, entries in keywords(code).items():
-        for entry in entries or ():
-            for token in _pattern(str(entry)).replace("+", " ").split():
-                tests = members.get(token[1:], set()) if token.startswith("@") else {token}
-                for test in tests:
-                    hit = {w for w in CARRIER_WORDS
-                           if (w.startswith(test[:-1]) if test.endswith("*") else w == test)}
-                    wrong += [(intent, entry, w) for w in hit if CARRIER_WORDS[w] != intent]
-    assert wrong == []
+def test_command_words_ask_only_for_command_intents(code):
+    commands = read(code, "rules.yaml").get("commands") or {}
+    assert commands and set(commands) <= COMMAND_INTENTS
 
 
 def test_carrier_words_select_stop_and_start(engine):
@@ -229,7 +238,7 @@ def test_an_unbroken_copy_loads(tmp_path):
     content = tmp_path / "content"
     shutil.copytree(CONTENT_DIR, content)
     for code in CODES:  # the same YAML written back must still load
-        for name in ("replies.yaml", "keywords.yaml"):
+        for name in ("replies.yaml", "rules.yaml", "examples.yaml", "heldback.yaml"):
             path = content / code / name
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
             path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
@@ -248,9 +257,9 @@ def test_invalid_content_is_refused_naming_file_and_key(tmp_path, breakage):
     assert len(caught.value.problems) == 1, caught.value.problems
 
 
-def test_problem_names_the_other_owner_of_a_keyword(tmp_path):
-    content, path, _ = broken_copy(tmp_path, "keyword-in-two-intents")
-    with pytest.raises(ContentError, match="also belongs to door"):
+def test_problem_names_the_other_intent_of_an_example(tmp_path):
+    content, path, _ = broken_copy(tmp_path, "example-of-two-intents")
+    with pytest.raises(ContentError, match="is also an example of door"):
         load_content(content, SETTINGS)
 
 
@@ -266,12 +275,13 @@ def test_missing_content_folder_is_named(tmp_path):
 
 
 @pytest.mark.parametrize("word", ["no", "yes", "on"])
-def test_bare_yaml_boolean_keyword_is_refused(tmp_path, word):
+def test_bare_yaml_boolean_example_is_refused(tmp_path, word):
     content = tmp_path / "content"
     shutil.copytree(CONTENT_DIR, content)
-    path = content / "es" / "keywords.yaml"
+    path = content / "es" / "examples.yaml"
+    assert "\n  lawyer:\n  - " in path.read_text(encoding="utf-8")
     path.write_text(path.read_text(encoding="utf-8").replace(
-        "\n  lawyer:\n", f"\n  lawyer:\n    - {word}\n", 1), encoding="utf-8")
+        "\n  lawyer:\n", f"\n  lawyer:\n  - {word}\n", 1), encoding="utf-8")
     with pytest.raises(ContentError) as caught:
         load_content(content, SETTINGS)
     assert any(str(path) in p and "intents.lawyer" in p for p in caught.value.problems)
@@ -287,8 +297,8 @@ def test_create_app_uses_the_content_dir_setting(make_app, tmp_path):
 def test_a_key_given_twice_is_refused_naming_the_file(tmp_path):
     content = tmp_path / "content"
     shutil.copytree(CONTENT_DIR, content)
-    path = content / "es" / "keywords.yaml"
-    path.write_text(path.read_text(encoding="utf-8") + "\nweak:\n  rights: [x]\n",
+    path = content / "es" / "rules.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "\nnegations: [x]\n",
                     encoding="utf-8")
     with pytest.raises(ContentError) as err:
         load_content(content, SETTINGS)

