@@ -79,10 +79,12 @@ def _engine(e: dict, before: dict | None) -> list[str]:
              f"`{e['warm']['set']}`, repeated {e['warm']['repeats']} times a pass, after one "
              "unmeasured pass (a worker's per-word caches are warm); median of "
              f"{e['warm']['runs']} passes. Cold: {e['cold']['distinct']:,} distinct messages "
-             "from every labelled set, each pass on a freshly built engine, so every word is "
-             f"seen for the first time and typo correction runs on each unknown one; median "
-             f"of {e['cold']['runs']} passes. No message-level cache: repeating a message "
-             "costs the whole matching again.", ""]
+             "(every example and held-back text), each pass on a freshly built engine with "
+             "its per-word caches emptied, so every word is seen for the first time (its "
+             "model rows, its language, its spelling); median "
+             f"of {e['cold']['runs']} passes. Both without the worker's cache of whole "
+             "messages: each message goes through the whole pipeline (normalising, "
+             "spelling, language, rules, the model's table, the decision).", ""]
     return rows
 
 

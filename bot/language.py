@@ -10,6 +10,7 @@ margin. One word ("lawyer", "ok") answers in its language but is not remembered.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -18,6 +19,7 @@ from typing import NamedTuple
 WORD_WEIGHT = 3.0  # a whole word tells more than one run of letters in it
 SURE = 0.98  # the probability a language needs to be remembered
 SMOOTHING = 0.5
+WORD_CACHE = 65_536
 
 
 class Guess(NamedTuple):
@@ -51,23 +53,33 @@ class Languages:
             self.logp[code] = {t: math.log((n + SMOOTHING) / total) for t, n in seen.items()}
             self.floor[code] = math.log(SMOOTHING / total)
         self.known = frozenset(vocabulary)
+        self._word = functools.lru_cache(maxsize=WORD_CACHE)(self._word_now)
+
+    def _word_now(self, word: str) -> tuple[int, tuple[float, ...]]:
+        """What one word tells: how many of its tokens any locale knows, and each
+        locale's log-likelihood of them (worked out once per word and kept)."""
+        told = 0
+        score = [0.0] * len(self.codes)
+        for token in _tokens(word):
+            if token not in self.known:
+                continue  # unseen everywhere: tells nothing
+            told += 1
+            weight = WORD_WEIGHT if token[:2] == "w:" else 1.0
+            for k, code in enumerate(self.codes):
+                score[k] += weight * self.logp[code].get(token, self.floor[code])
+        return told, tuple(score)
 
     def guess(self, words: Iterable[str]) -> Guess:
         words = [w for w in words if not w.isdigit()]
-        score = dict.fromkeys(self.codes, 0.0)
+        score = [0.0] * len(self.codes)
         told = 0
         for word in words:
-            for token in _tokens(word):
-                if token not in self.known:
-                    continue  # unseen everywhere: tells nothing
-                told += 1
-                weight = WORD_WEIGHT if token[:2] == "w:" else 1.0
-                for code in self.codes:
-                    score[code] += weight * self.logp[code].get(token, self.floor[code])
+            n, each = self._word(word)
+            told += n
+            score = [a + b for a, b in zip(score, each)]
         if not told:
             return Guess(None, 0.0, False)
-        best = max(self.codes, key=score.__getitem__)
-        top = score[best]
-        total = sum(math.exp(s - top) for s in score.values())
-        probability = 1.0 / total
+        top = max(score)
+        best = self.codes[score.index(top)]
+        probability = 1.0 / sum(math.exp(s - top) for s in score)
         return Guess(best, probability, len(words) >= 2 and probability >= SURE)

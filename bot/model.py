@@ -15,12 +15,12 @@ The same examples give the same model (a fixed seed, examples in a fixed order);
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import os
 import stat
-from collections import Counter
 from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
@@ -34,6 +34,7 @@ CHAR_GRAMS = (2, 3, 4, 5)
 # the labelled sets (README, "Measuring understanding"); alpha is the L2 strength.
 FIT = {"loss": "log_loss", "alpha": 1e-5, "max_iter": 20, "min_df": 2, "seed": 0,
        "class_weight": "balanced"}
+WORD_CACHE = 65_536  # words whose rows are kept (texts hold anything: bounded)
 _FITTED: dict[str, Model] = {}  # this process's models, by key: tests build many apps
 
 
@@ -61,18 +62,34 @@ class Model:
         self.intents = tuple(intents)
         self.index = {feature: i for i, feature in enumerate(vocabulary)}
         self.idf, self.weights, self.bias, self.key = idf, weights, bias, key
+        self._word_rows = functools.lru_cache(maxsize=WORD_CACHE)(self._word_rows_now)
 
     # -- reading a message ---------------------------------------------------------------
+    def rows(self, words: Sequence[str]) -> list[int]:
+        """The table rows of the message's features (a feature the examples never had
+        has none): each word's own rows are worked out once and kept."""
+        out: list[int] = []
+        for word in words:
+            out.extend(self._word_rows(word))
+        index = self.index
+        for a, b in zip(words, words[1:]):
+            row = index.get(f"b:{a}_{b}")
+            if row is not None:
+                out.append(row)
+        return out
+
+    def _word_rows_now(self, word: str) -> tuple[int, ...]:
+        index = self.index
+        return tuple(index[f] for f in features([word]) if f in index)
+
     def probabilities(self, words: Sequence[str]) -> np.ndarray:
         """Each intent's probability, in the order of `self.intents` (as scikit-learn's
         predict_proba for this model: a test holds them equal)."""
-        index = self.index
-        counts = Counter(index[f] for f in features(words) if f in index)
-        if counts:
-            rows = np.fromiter(counts, dtype=np.intp, count=len(counts))
-            x = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64,
-                                          count=len(counts)))) * self.idf[rows]
-            z = (x / np.sqrt(x @ x)) @ self.weights[rows] + self.bias
+        rows = self.rows(words)
+        if rows:
+            ids, counts = np.unique(np.array(rows, dtype=np.intp), return_counts=True)
+            x = (1.0 + np.log(counts)) * self.idf[ids]
+            z = (x / np.sqrt(x @ x)) @ self.weights[ids] + self.bias
         else:
             z = self.bias
         p = 1.0 / (1.0 + np.exp(-z))
