@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install catalogs extract run test check eval bench clean
+.PHONY: install catalogs extract model run test check eval bench clean
 
 install: $(STAMP)
 
@@ -25,7 +25,13 @@ extract: install
 	  -o locales/messages.pot bot
 	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching
 
+# Fit the understanding model on content/**/examples.yaml (cached in instance/models,
+# keyed by the examples' hash) and measure it: cross-validated, and on the held-back texts.
+model: install
+	$(BIN)/helpline model
+
 run: catalogs
+	@$(BIN)/helpline model --fit
 	$(BIN)/helpline serve --dev --host 127.0.0.1 --port 5000
 
 test: catalogs
@@ -53,4 +59,4 @@ $(VENV)/.bench-installed: pyproject.toml $(STAMP)
 	touch $@
 
 clean:
-	rm -rf $(VENV) locales/*/LC_MESSAGES/*.mo
+	rm -rf $(VENV) locales/*/LC_MESSAGES/*.mo instance/models

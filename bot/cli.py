@@ -122,7 +122,9 @@ def classify(explain: bool) -> None:
 @click.option("--tune", is_flag=True, help="Choose the decision thresholds on the held-back "
               "examples and print them for content/understanding.yaml.")
 @click.option("--misses", is_flag=True, help="Also list the held-back texts answered wrongly.")
-def model(folds: int, tune: bool, misses: bool) -> None:
+@click.option("--fit", "fit_only", is_flag=True, help="Only fit (or read the cached model) and "
+              "say so in one line: what `make run` does first.")
+def model(folds: int, tune: bool, misses: bool, fit_only: bool) -> None:
     """Fit the model on the examples (and cache it), then measure it: cross-validated on
     the examples, and on the held-back texts it never learns from."""
     import time
@@ -140,6 +142,8 @@ def model(folds: int, tune: bool, misses: bool) -> None:
                + f"); held back: {len(content.heldback)}; fitted in "
                f"{time.perf_counter() - started:.1f} s (model {matcher.model.key[:12]}, "
                f"{len(matcher.model.index)} features)")
+    if fit_only:
+        return
     if folds > 1:
         click.echo(f"\ncross-validated, {folds} folds:")
         for line in measure.cross_validate(matcher, content.examples, folds).lines():

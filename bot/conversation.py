@@ -115,9 +115,11 @@ class Helpline:
             locale = remembered  # one borrowed word ("lawyer", "ok") does not switch
         # Only a language the sender wrote in is remembered, never the default given to
         # "4", "START" or an emoji; a plain one (two words or more) replaces the one
-        # remembered, a single word ("hola", "DERECHOS") only fills an empty memory.
+        # remembered, a clear single word ("hola", "DERECHOS", not "ok") only fills an
+        # empty memory.
         written = match.locale if match.locale in self.catalogs else None
-        keep = written if written and (match.sure or not remembered) else remembered
+        keep = written if written and (match.sure or match.clear and not remembered) \
+            else remembered
         turn = _Turn(match, locale, state, self.catalogs[locale].gettext, keep)
         handler = HANDLERS.get(match.intent, _reviewed)
         reply = handler(self, turn)

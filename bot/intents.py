@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from .content import Content
 from .decide import decide
-from .language import Languages
+from .language import Guess, Languages
 from .model import Model, fitted
 from .rules import Ruled, Rules
 from .spelling import Spelling
@@ -37,8 +37,9 @@ class Match(NamedTuple):
     locale: str | None  # the language the message is written in, if it tells
     target: str | None = None  # for `language`: the language asked for
     score: float = 0.0  # the model's probability of `intent` (1.0 for a rule)
-    sure: bool = False  # the language is plain enough to remember for the sender
+    sure: bool = False  # the language is plain enough to replace one remembered
     rule: str | None = None  # the exact rule that decided, if one did
+    clear: bool = False  # the language is clear enough to remember when none is
 
 
 class Matcher:
@@ -75,24 +76,26 @@ class Matcher:
         guess = self.languages.guess(words)
         ruled = self.rules.decide(words, guess.locale)
         if ruled is not None:
-            return self._ruled(ruled, guess.locale, guess.sure)
+            return self._ruled(ruled, guess)
         decision = decide(self.probabilities(words), self.thresholds)
         if decision.intent == "language":
             named = self.rules.named_language(words, guess.locale)
             target = named[0] if named else None
             return Match("language", target or guess.locale, target, decision.probability,
-                         True)
-        return Match(decision.intent, guess.locale, None, decision.probability, guess.sure)
+                         True, clear=True)
+        return Match(decision.intent, guess.locale, None, decision.probability, guess.sure,
+                     clear=guess.clear)
 
     @staticmethod
-    def _ruled(ruled: Ruled, written: str | None, sure: bool) -> Match:
+    def _ruled(ruled: Ruled, guess: Guess) -> Match:
         if ruled.intent == "language":  # a name asks for it; "idioma" asks which
-            locale = ruled.target or ruled.locale or written
-            return Match("language", locale, ruled.target, 1.0, ruled.target is not None,
-                         ruled.rule)
-        carrier = ruled.rule.startswith("carrier")
-        locale = None if carrier else ruled.locale or written
-        return Match(ruled.intent, locale, None, 1.0, sure and not carrier, ruled.rule)
+            locale = ruled.target or ruled.locale or guess.locale
+            asked = ruled.target is not None
+            return Match("language", locale, ruled.target, 1.0, asked, ruled.rule, asked)
+        if ruled.rule.startswith("carrier"):  # STOP says nothing of a language
+            return Match(ruled.intent, None, None, 1.0, False, ruled.rule)
+        return Match(ruled.intent, ruled.locale or guess.locale, None, 1.0, guess.sure,
+                     ruled.rule, guess.clear)
 
     def explain(self, text: str, most: int = 3) -> dict[str, object]:
         """What each step saw, in order: for `helpline classify --explain`."""

@@ -5,7 +5,8 @@ stopwords) teach a small naive Bayes model of its words and of the letters in th
 (runs of three, so "vendo tamales" is Spanish though no example says it). A message is
 in the language whose words and letters it shares more, with a probability; `sure` is
 whether that is plain enough to remember for the sender: two words or more and a clear
-margin. One word ("lawyer", "ok") answers in its language but is not remembered.
+margin. One word answers in its language but does not replace a language remembered
+("lawyer" from a Spanish speaker); a clear one ("hola", not "ok") fills an empty memory.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 WORD_WEIGHT = 3.0  # a whole word tells more than one run of letters in it
-SURE = 0.98  # the probability a language needs to be remembered
+SURE = 0.98  # two words or more, this probable: the language replaces one remembered
+CLEAR = 0.9999  # this probable: remembered when none is ("hola" 0.9999998, "ok" 0.998)
 SMOOTHING = 0.5
 WORD_CACHE = 65_536
 
@@ -25,7 +27,8 @@ WORD_CACHE = 65_536
 class Guess(NamedTuple):
     locale: str | None  # None: nothing in the message tells (digits, emoji)
     probability: float
-    sure: bool
+    sure: bool  # plain enough to replace a language remembered for the sender
+    clear: bool = False  # clear enough to remember when none is ("hola", not "ok")
 
 
 def _tokens(word: str) -> list[str]:
@@ -82,4 +85,5 @@ class Languages:
         top = max(score)
         best = self.codes[score.index(top)]
         probability = 1.0 / sum(math.exp(s - top) for s in score)
-        return Guess(best, probability, len(words) >= 2 and probability >= SURE)
+        return Guess(best, probability, len(words) >= 2 and probability >= SURE,
+                     probability >= CLEAR)

@@ -80,3 +80,47 @@ def test_remembered_language_no_longer_offered_falls_back_to_the_default(app, ph
     city's content) must not turn every reply into the error apology."""
     app.extensions["helpline_store"].put(key_of(), State("pt"))
     assert phone.text("4") == (200, door(engine, "en"))
+
+
+# -- what is remembered: only a language the sender wrote in, or asked for ----------------
+@pytest.mark.parametrize("first", ["START", "4", "🙏", "ok"])
+@pytest.mark.parametrize("then, intent", [("DERECHOS", "rights"), ("abogado", "lawyer"),
+                                          ("ayuda", "menu")])
+def test_a_defaulted_language_does_not_stick(engine, first, then, intent):
+    """The sender never chose English: "START" or "4" got the default. A later single
+    Spanish word is answered in Spanish."""
+    state = engine.respond(first, None).state
+    assert state is None or state.locale is None
+    reply = engine.respond(then, state)
+    assert (reply.intent, reply.locale) == (intent, "es")
+
+
+def test_a_language_written_plainly_sticks(engine):
+    state = engine.respond("hola, buenas tardes", None).state
+    assert state.locale == "es"
+    assert engine.respond("4", state).locale == "es"
+
+
+def test_a_language_asked_for_sticks(engine):
+    state = engine.respond("english please", State("es")).state
+    assert state.locale == "en"
+    assert engine.respond("4", state).locale == "en"
+
+
+@pytest.mark.parametrize("borrowed", ["lawyer", "ok", "ICE", "help"])
+def test_one_borrowed_english_word_does_not_switch_a_spanish_speaker(engine, borrowed):
+    state = engine.respond("necesito ayuda por favor", None).state
+    assert state.locale == "es"
+    reply = engine.respond(borrowed, state)
+    assert reply.locale == "es" and reply.state.locale == "es"
+
+
+def test_a_plain_english_message_does_switch(engine):
+    state = engine.respond("necesito ayuda por favor", None).state
+    reply = engine.respond("ICE is knocking on my door right now", state)
+    assert (reply.intent, reply.locale, reply.state.locale) == ("door", "en", "en")
+
+
+def test_a_single_word_fills_an_empty_memory(phone, engine):
+    assert phone.text("hola") == (200, engine.menu("es"))
+    assert phone.text("4") == (200, door(engine, "es"))
