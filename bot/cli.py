@@ -11,25 +11,33 @@ from pathlib import Path
 
 import click
 
-from . import DEFAULTS, ConfigError, content_settings, create_app, i18n
+from flask import Flask
+
+from . import DEFAULTS, ROOT, TWILIO_ENV, ConfigError, build_engine, create_app, i18n
 from .content import ContentError
-from .content import load as load_content
 from .conversation import Helpline, State
+from .settings import webhook_urls
 from .store import StoreError
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+def _config() -> dict:
+    """The settings as create_app reads them (HELPLINE_* and TWILIO_*), unchecked."""
+    app = Flask("helpline-settings")
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("HELPLINE")
+    for name in TWILIO_ENV:
+        app.config[name] = os.environ.get(name)
+    return dict(app.config)
+
+
 def _engine(content_dir: str | None = None) -> Helpline:
     """The same engine the webhook uses, built from the same settings."""
-    retention = os.environ.get("HELPLINE_RETENTION_DAYS", DEFAULTS["RETENTION_DAYS"])
-    content = load_content(content_dir or os.environ.get("HELPLINE_CONTENT_DIR")
-                           or DEFAULTS["CONTENT_DIR"],
-                           content_settings({"RETENTION_DAYS": retention}))
-    return Helpline(content, Path(os.environ.get("HELPLINE_LOCALES_DIR")
-                                  or DEFAULTS["LOCALES_DIR"]),
-                    os.environ.get("HELPLINE_DEFAULT_LOCALE", DEFAULTS["DEFAULT_LOCALE"]),
-                    os.environ.get("HELPLINE_SMS_ENCODING", DEFAULTS["SMS_ENCODING"]))
+    config = _config()
+    if content_dir:
+        config["CONTENT_DIR"] = content_dir
+    return build_engine(config)
 
 
 @click.group()
@@ -43,10 +51,20 @@ def main() -> None:
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--dev", is_flag=True, help="Local development: accept unsigned requests "
               "from this machine. Only on a loopback address.")
-def serve(host: str, port: int, workers: int, dev: bool) -> None:
-    """Serve the webhooks with gunicorn (a production WSGI server)."""
-    from gunicorn.app.base import BaseApplication
+@click.option("--env-file", type=click.Path(exists=True, dir_okay=False),
+              help="Read settings from this file (NAME=value lines, as systemd's "
+              "EnvironmentFile); variables already set win.")
+@click.option("--pid-file", type=click.Path(dir_okay=False), default=None,
+              help="Where the server writes its process id, for `helpline reload` "
+              "[default: the instance folder's helpline.pid].")
+def serve(host: str, port: int, workers: int, dev: bool, env_file: str | None,
+          pid_file: str | None) -> None:
+    """Serve the webhooks with gunicorn (a production WSGI server).
 
+    SIGHUP (`helpline reload`, `systemctl reload helpline`) reloads the content: it is
+    checked first and swapped in only when valid."""
+    if env_file:
+        _read_env_file(env_file)
     if dev:
         if host not in LOOPBACK_HOSTS:
             raise click.UsageError("--dev serves only on a loopback address (127.0.0.1)")
@@ -54,12 +72,73 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
     app = _app()
+    base = f"http://{host}:{port}"
+    click.echo(f"Helpline bot on {base}  (health: {base}/healthz)")
+    if app.config["PUBLIC_URL"]:
+        urls = webhook_urls(app.config["PUBLIC_URL"])
+        click.echo("In the Twilio console, for the number (or `helpline twilio configure`):\n"
+                   f"  A message comes in: HTTP POST {urls['sms']}\n"
+                   f"  A call comes in: HTTP POST {urls['voice']}")
+    if app.config["REDACT_MINUTES"]:
+        click.echo(f"Deleting Twilio's copy of messages older than "
+                   f"{app.config['REDACT_MINUTES']} minutes, every minute.")
+    if dev:
+        click.secho("DEVELOPMENT MODE: unsigned requests from this machine are accepted.",
+                    fg="yellow", bold=True)
+        click.echo(f"Talk to it:  open {base}/ in a browser (the web chat)\n"
+                   f"        or:  curl -d From=+13125550100 -d Body=hola {base}/sms\n"
+                   "        or:  .venv/bin/helpline chat")
+    run_server(app, host, port, workers, pid_file or _default_pid_file(app))
+
+
+def _read_env_file(path: str) -> None:
+    from .settings import read_env_file
+
+    try:
+        values = read_env_file(path)
+    except (OSError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    for name, value in values.items():
+        os.environ.setdefault(name, value)
+
+
+def _default_pid_file(app) -> str:  # type: ignore[no-untyped-def]
+    return os.path.join(app.instance_path, "helpline.pid")
+
+
+def run_server(app, host: str, port: int, workers: int,  # type: ignore[no-untyped-def]
+               pid_file: str) -> None:
+    """gunicorn, with the app built once here (so settings fail before any worker starts),
+    content reloaded on SIGHUP, and Twilio's copy deleted when HELPLINE_REDACT_MINUTES."""
+    from gunicorn.app.base import BaseApplication
+
+    from . import reload_content
+    from .redact import Schedule
+
+    log = logging.getLogger("bot.serve")
+
+    def on_reload(server) -> None:  # type: ignore[no-untyped-def]
+        # In the master, before the new workers are forked from it: they serve the new
+        # content only if it is valid; otherwise the old content, and the log says why.
+        problems = reload_content(app)
+        if problems:
+            log.error("content NOT reloaded, still serving the old content; fix:\n  %s",
+                      "\n  ".join(problems))
+        else:
+            log.info("content reloaded from %s", app.config["CONTENT_DIR"])
+
+    def when_ready(server) -> None:  # type: ignore[no-untyped-def]
+        if app.config["REDACT_MINUTES"]:
+            Schedule.from_config(app.config).start()
 
     class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("timeout", 30)
+            self.cfg.set("pidfile", pid_file)
+            self.cfg.set("on_reload", on_reload)
+            self.cfg.set("when_ready", when_ready)
             # The access log carries no query string, no body, no phone number.
             self.cfg.set("accesslog", "-")
             self.cfg.set("access_log_format", '%(m)s %(U)s %(s)s %(M)sms')
@@ -67,15 +146,38 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
         def load(self):  # type: ignore[no-untyped-def]
             return app
 
-    base = f"http://{host}:{port}"
-    click.echo(f"Helpline bot on {base}  (health: {base}/healthz)")
-    if dev:
-        click.secho("DEVELOPMENT MODE: unsigned requests from this machine are accepted.",
-                    fg="yellow", bold=True)
-        click.echo(f"Talk to it:  open {base}/ in a browser (the web chat)\n"
-                   f"        or:  curl -d From=+13125550100 -d Body=hola {base}/sms\n"
-                   "        or:  .venv/bin/helpline chat")
+    Path(pid_file).parent.mkdir(parents=True, exist_ok=True)
     Server().run()
+
+
+@main.command()
+@click.option("--pid-file", type=click.Path(dir_okay=False), default=None,
+              help="The running server's pid file [default: the instance folder's "
+              "helpline.pid].")
+def reload(pid_file: str | None) -> None:
+    """Check the content, then make the running `helpline serve` load it (SIGHUP).
+
+    Invalid content is refused here and again by the server, which keeps serving the
+    content it has. Under systemd, `systemctl reload helpline` does the same."""
+    import signal
+
+    try:
+        _engine()
+    except (ContentError, ConfigError) as err:
+        for problem in getattr(err, "problems", [str(err)]):
+            click.echo(f"ERROR {problem}", err=True)
+        click.echo("not reloaded: the running bot keeps its current content", err=True)
+        sys.exit(1)
+    instance = os.environ.get("HELPLINE_INSTANCE_PATH") or str(ROOT / "instance")
+    path = Path(pid_file or os.path.join(instance, "helpline.pid"))
+    try:
+        pid = int(path.read_text().strip())
+        os.kill(pid, signal.SIGHUP)
+    except (OSError, ValueError) as err:
+        raise click.ClickException(f"no running server found through {path} "
+                                   f"({type(err).__name__}); is `helpline serve` running?"
+                                   ) from None
+    click.echo(f"content is valid; asked the server (pid {pid}) to reload it")
 
 
 @main.command()
@@ -152,10 +254,11 @@ def check() -> None:
     sys.exit(1 if problems else 0)
 
 
-def _app():  # type: ignore[no-untyped-def]
-    """The app as `serve` builds it, from the same HELPLINE_* settings."""
+def _app(serving: bool = True):  # type: ignore[no-untyped-def]
+    """The app as `serve` builds it, from the same HELPLINE_* settings; `serving=False`
+    (purge, stats) needs no Twilio settings."""
     try:
-        return create_app()
+        return create_app(serving=serving)
     except (ConfigError, ContentError, StoreError) as err:
         raise click.ClickException(str(err)) from None
 
@@ -163,7 +266,7 @@ def _app():  # type: ignore[no-untyped-def]
 @main.command()
 def purge() -> None:
     """Delete every expired record and counter now (run it daily: see README)."""
-    app = _app()
+    app = _app(serving=False)
     store = app.extensions["helpline_store"]
     gone = getattr(store, "purged_at_open", 0) + store.purge()  # opening purges too
     store.close()
@@ -176,7 +279,7 @@ def stats(as_json: bool) -> None:
     """Messages per day, intent and locale; counts under 5 shown as "<5"."""
     from .stats import SMALL, report
 
-    app = _app()
+    app = _app(serving=False)
     rows = report(app.extensions["helpline_store"])
     app.extensions["helpline_store"].close()
     if as_json:

@@ -27,11 +27,32 @@ INTENTS = (
 # Intents whose reply text is interface text (gettext catalogs), not reviewed content.
 CATALOG_INTENTS = frozenset({"menu", "language", "stop", "start", "forget", "unknown"})
 CONTENT_INTENTS = tuple(i for i in INTENTS if i not in CATALOG_INTENTS)
-# Carrier opt-out and opt-in words: they act when they are the whole message.
+# Carrier opt-out and opt-in words: they act when they are the whole message. The opt-out
+# words are the ones US carriers, the FCC's 2025 rule and Twilio's defaults count (REVOKE
+# and OPTOUT included); two-word forms are written with one space, as normalised.
 CARRIER_WORDS = MappingProxyType({
     "stop": "stop", "stopall": "stop", "unsubscribe": "stop", "cancel": "stop",
-    "end": "stop", "quit": "stop", "start": "start", "unstop": "start",
+    "end": "stop", "quit": "stop", "revoke": "stop", "optout": "stop",
+    "stop all": "stop", "opt out": "stop",
+    "start": "start", "unstop": "start",
 })
+# Words that ask for the HELP reply (organisation, contact, rates, how to stop) when they
+# are the whole message, as carriers test it; and the word that opts a sender back in
+# only when they are opted out (Twilio's default: YES), so "yes" stays an ordinary word.
+HELP_WORDS = frozenset({"help", "info"})
+OPT_IN_IF_OPTED_OUT = frozenset({"yes"})
+
+
+def carrier_command(words: list[str]) -> str | None:
+    """'stop', 'start' or 'help' when the whole (normalised) message is a carrier word:
+    'STOP', 'Opt-Out', 'stop  all', 'OPTOUT!'; else None."""
+    if not words or len(words) > 2:
+        return None
+    phrase = " ".join(words)
+    joined = "".join(words)
+    if phrase in CARRIER_WORDS or joined in CARRIER_WORDS:
+        return CARRIER_WORDS.get(phrase) or CARRIER_WORDS[joined]
+    return "help" if phrase in HELP_WORDS else None
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """Safe YAML (the C parser when libyaml is there) that refuses a key given twice in
@@ -83,6 +104,8 @@ class Text:
     title: str | None
     sources: tuple[str, ...]
     reviewed: dt.date
+    # `reply_when_redacting`, when given, replaces `reply` while the bot deletes Twilio's
+    # copy of messages (HELPLINE_REDACT_MINUTES): the privacy reply says what is true.
 
 
 @dataclass(frozen=True)
@@ -121,10 +144,12 @@ class Content:
     priority: tuple[str, ...]
     generic: frozenset[str]
     locales: Mapping[str, LocaleContent] = field(default_factory=dict)
+    settings: Mapping[str, str] = field(default_factory=dict)  # {org_name}, {retention_days}
 
     @property
     def values(self) -> dict[str, str]:
-        return {name: fact.value for name, fact in self.facts.items()}
+        """What a text may name in braces: the settings, then the facts."""
+        return {**self.settings, **{name: fact.value for name, fact in self.facts.items()}}
 
 
 class _Problems(list):
@@ -197,6 +222,12 @@ def _load_texts(path: Path, values: Mapping[str, str], menu_intents: set[str],
         if not isinstance(raw, dict) or not str(raw.get("reply") or "").strip():
             problems.add(name, key, "reply is missing")
             continue
+        if raw.get("reply_when_redacting") is not None:
+            # Both versions are checked; the one that is true as configured is served.
+            _fill(str(raw["reply_when_redacting"]), values, name,
+                  f"{key}.reply_when_redacting", problems)
+            if values.get("redact_minutes"):
+                raw = {**raw, "reply": raw["reply_when_redacting"]}
         try:
             unknown = placeholders(raw["reply"]) - set(values)
             reply = raw["reply"].strip().format_map(values)
@@ -223,6 +254,25 @@ def _load_texts(path: Path, values: Mapping[str, str], menu_intents: set[str],
     for intent in set(raw_intents) - set(CONTENT_INTENTS):
         problems.add(name, f"intents.{intent}", "not an intent with reviewed content")
     return service, texts
+
+
+def _fill(template: str, values: Mapping[str, str], file: str, key: str,
+          problems: _Problems) -> str | None:
+    """A text with its {placeholders} filled, checked against the segment budget."""
+    try:
+        unknown = placeholders(template) - set(values)
+    except ValueError as err:
+        problems.add(file, key, f"braces are not a placeholder: {err}")
+        return None
+    if unknown:
+        problems.add(file, key, f"unknown fact(s) {sorted(unknown)}")
+        return None
+    text = template.strip().format_map(values)
+    segs = sms.segments(text)
+    if segs.count > sms.MAX_SEGMENTS:
+        problems.add(file, key, f"{segs.count} SMS segments ({segs.units} {segs.encoding} "
+                     f"units); the limit is {sms.MAX_SEGMENTS}")
+    return text
 
 
 def spoken_number(value: str) -> str:
@@ -436,4 +486,5 @@ def load(directory: str | Path, settings: Mapping[str, object] | None = None) ->
     if problems:
         raise ContentError(list(problems))
     return Content(directory, MappingProxyType(facts), MappingProxyType(menu), priority,
-                   generic, MappingProxyType(locales))
+                   generic, MappingProxyType(locales),
+                   MappingProxyType({k: str(v) for k, v in (settings or {}).items()}))

@@ -18,8 +18,8 @@ from pathlib import Path
 from babel import Locale
 
 from . import i18n, sms
-from .content import CONTENT_INTENTS, Content
-from .intents import Match, Matcher
+from .content import CONTENT_INTENTS, OPT_IN_IF_OPTED_OUT, Content, carrier_command
+from .intents import Match, Matcher, normalise
 
 
 # State, Reply and Match are NamedTuples, not frozen dataclasses: as immutable, and made
@@ -56,6 +56,9 @@ CHANNELS: Mapping[str, Channel] = {
 # Intents a whole-message word asks for by itself: such a word in a reply ("Text MENU",
 # "Envíe BORRAR") is a command the reader may send back, and is what WhatsApp shows bold.
 COMMAND_INTENTS = frozenset({"menu", "stop", "start", "forget", "language"})
+# Twilio's Advanced Opt-Out names the keyword it acted on (OptOutType): authoritative.
+OPT_OUT_TYPES: Mapping[str, str] = {"STOP": "stop", "START": "start", "HELP": "help"}
+CARRIER_MAX_CHARS = 24  # longer than any carrier word with spaces and punctuation
 # An upper-case word of 3 letters or more, not part of "1-855-HELP-MY-FAMILY".
 _CAPS = re.compile(r"(?<![\w-])([A-ZÁÉÍÓÚÜÑ]{3,})(?![\w-])")
 
@@ -73,8 +76,11 @@ class Helpline:
     """Content, matcher and catalogs, loaded once; `respond` is pure."""
 
     def __init__(self, content: Content, locales_dir: Path, default_locale: str = "en",
-                 encoding: str = "auto"):
+                 encoding: str = "auto", confirm_stop: bool = False):
         self.content = content
+        # The carrier (or Twilio's Advanced Opt-Out) confirms STOP itself, unless the
+        # number does not use Twilio's opt-out handling (HELPLINE_CONFIRM_STOP).
+        self.confirm_stop = confirm_stop
         self.matcher = Matcher(content)
         self.codes = tuple(content.locales)
         self.default = i18n.negotiate([default_locale], self.codes) or self.codes[0]
@@ -95,17 +101,25 @@ class Helpline:
             for name, channel in CHANNELS.items()}
 
     # -- the one entry point -------------------------------------------------------------
-    def respond(self, text: str, state: State | None = None, channel: str = "sms") -> Reply:
+    def respond(self, text: str, state: State | None = None, channel: str = "sms",
+                opt_out_type: str | None = None) -> Reply:
         """The reply to one message; `channel` ("sms", "whatsapp", "web") only changes
-        how the text is shown, never what it says."""
+        how the text is shown, never what it says. `opt_out_type` is Twilio's OptOutType
+        (STOP, START, HELP): when given it decides, whatever the words."""
         if channel not in CHANNELS:
             raise ValueError(f"unknown channel {channel!r}; one of {sorted(CHANNELS)}")
         state = state or State()
-        match = self.matcher.match(text)
+        words = normalise(text) if len(text) <= CARRIER_MAX_CHARS else []
+        carrier = OPT_OUT_TYPES.get((opt_out_type or "").strip().upper()) or (
+            carrier_command(words))
+        if state.opted_out and not carrier and " ".join(words) in OPT_IN_IF_OPTED_OUT:
+            carrier = "start"  # YES from an opted-out sender opts back in (Twilio does)
+        match = Match(carrier, None) if carrier else self.matcher.match(text)
         if state.opted_out and match.intent != "start":
             # Nothing is sent until START; FORGET still deletes the record, silently.
             kept = None if match.intent == "forget" else state
-            return Reply(None, match.intent, self.default, kept)
+            intent = "menu" if match.intent == "help" else match.intent
+            return Reply(None, intent, self.default, kept)
         remembered = state.locale if state.locale in self.catalogs else None
         locale = match.locale or remembered or self.default
         if remembered and not match.sure and match.locale != remembered:
@@ -153,6 +167,20 @@ class Helpline:
         lines.append(_("Text STOP to stop. Msg & data rates may apply."))
         return "\n".join(lines)
 
+    def help_text(self, locale: str) -> str:
+        """The HELP reply carriers ask for: who runs the line and how to reach them, how
+        often we text, that rates may apply, how to stop; and the hotline."""
+        return self.fill(self.catalogs[locale].gettext(
+            "{org_name}: Know Your Rights info. Support: {support_contact}. We reply only "
+            "when you text (msg frequency varies). Msg & data rates may apply. Text MENU "
+            "for topics, STOP to stop. Urgent? Call {hotline}."))
+
+    def stop_text(self, locale: str) -> str:
+        """The one opt-out confirmation, sent only under HELPLINE_CONFIRM_STOP."""
+        return self.fill(self.catalogs[locale].gettext(
+            "{org_name}: you are unsubscribed and will get no more messages. Text START "
+            "to get replies again. Urgent? Call {hotline}."))
+
     def switch_lines(self, exclude: str | None = None) -> list[str]:
         """'Español: escriba ESPAÑOL', each in its own language, from CLDR names."""
         out = []
@@ -183,6 +211,8 @@ class Helpline:
                 reply = HANDLERS[intent](self, _Turn(match, code, State(code),
                                                      self.catalogs[code].gettext))
                 out.append((name, code, reply.text or ""))
+            out.append(("help", code, self.help_text(code)))
+            out.append(("stop", code, self.stop_text(code)))
             out.append(("error", code, self.error_text(code)))
         return out
 
@@ -216,12 +246,22 @@ def _language(bot: Helpline, t: _Turn) -> Reply:
 
 
 def _stop(bot: Helpline, t: _Turn) -> Reply:
-    # The carrier confirms the opt-out itself; we send nothing, now or later.
-    return Reply(None, "stop", t.locale, State(t.state.locale, True))
+    # The carrier (or Twilio) confirms the opt-out itself, so we send nothing, now or
+    # later; a number without Twilio's opt-out handling gets our one confirmation. (An
+    # opted-out sender's STOP never reaches here: nothing is sent to them but for START.)
+    text = bot.stop_text(t.locale) if bot.confirm_stop else None
+    return Reply(text, "stop", t.locale, State(t.state.locale, True))
 
 
 def _start(bot: Helpline, t: _Turn) -> Reply:
-    return Reply(bot.menu(t.locale), "start", t.locale, State(t.locale, False))
+    # The opt-in confirmation: the HELP reply (organisation, rates, how to stop).
+    return Reply(bot.help_text(t.locale), "start", t.locale, State(t.locale, False))
+
+
+def _help(bot: Helpline, t: _Turn) -> Reply:
+    """HELP or INFO as the whole message: counted as the menu, answered as carriers ask."""
+    return Reply(bot.help_text(t.locale), "menu", t.locale,
+                 State(t.locale, t.state.opted_out))
 
 
 def _forget(bot: Helpline, t: _Turn) -> Reply:
@@ -236,5 +276,6 @@ HANDLERS: dict[str, Callable[[Helpline, _Turn], Reply]] = {
     "language": _language,
     "stop": _stop,
     "start": _start,
+    "help": _help,
     "forget": _forget,
 }

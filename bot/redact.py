@@ -10,12 +10,15 @@ messages in a final state and older than a few minutes are touched.
 from __future__ import annotations
 
 import datetime
+import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+log = logging.getLogger(__name__)
 # Statuses after which Twilio lets a message be deleted.
 COMPLETE = frozenset({"delivered", "undelivered", "failed", "received", "read", "canceled",
                       "sent"})
@@ -88,3 +91,53 @@ def redact_messages(env: Mapping[str, str], min_age_seconds: int, *, dry_run: bo
             except (TwilioRestException, OSError):
                 done.failed += 1
     return done
+
+
+def env_from(config: Mapping[str, object]) -> dict[str, str]:
+    """The app's settings in the names `redact_messages` reads."""
+    names = {"TWILIO_ACCOUNT_SID": "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN":
+             "TWILIO_AUTH_TOKEN", "TWILIO_NUMBERS": "HELPLINE_TWILIO_NUMBERS",
+             "TWILIO_API_URL": "HELPLINE_TWILIO_API_URL"}
+    return {env: str(config[name]) for name, env in names.items() if config.get(name)}
+
+
+class Schedule:
+    """`helpline serve` with HELPLINE_REDACT_MINUTES: a thread in the server's master
+    process deleting the helpline's messages older than that, every `every` seconds.
+    A failed pass is logged (counts and the error's type, never a number or a word) and
+    the next one tries again; it never stops the server."""
+
+    def __init__(self, env: Mapping[str, str], minutes: int, every: float = 60.0):
+        self.env, self.minutes, self.every = dict(env), minutes, every
+        self.stopped = threading.Event()
+        self.passes = 0
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, object]) -> Schedule:
+        return cls(env_from(config), int(str(config["REDACT_MINUTES"])),
+                   float(str(config.get("REDACT_EVERY_SECONDS") or 60)))
+
+    def run_once(self) -> Redacted | None:
+        try:
+            done = redact_messages(self.env, self.minutes * 60)
+        except RedactError as err:
+            log.error("redact: %s", err)
+            return None
+        except Exception as err:  # noqa: BLE001 - the server must keep serving
+            log.error("redact pass failed: %s", type(err).__name__)
+            return None
+        finally:
+            self.passes += 1
+        log.info("redact: deleted %d, %d not yet complete, %d newer, %d refused",
+                 done.deleted, done.pending, done.recent, done.failed)
+        return done
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            self.run_once()
+            self.stopped.wait(self.every)
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="helpline-redact", daemon=True)
+        thread.start()
+        return thread

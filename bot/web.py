@@ -80,6 +80,11 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
+def refresh(app: Flask) -> None:
+    """After a content reload: the page's words from the new engine."""
+    app.extensions["helpline_web"] = _page_words(app.extensions["helpline"])
+
+
 @bp.after_request
 def _headers(response: Response) -> Response:
     response.headers.update(SECURITY_HEADERS)
