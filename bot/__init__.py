@@ -82,10 +82,11 @@ def create_app(test_config: dict | None = None, *, serving: bool = True) -> Flas
     from . import stats, webhooks
 
     app.register_blueprint(webhooks.bp)
-    from . import voice, web
+    from . import pages, voice, web
 
     voice.init_app(app)  # /voice: calls go to the hotline
     web.init_app(app)  # /: the web chat page
+    pages.init_app(app)  # /privacy and /terms, from the settings and the content
     if app.config["STATS_TOKEN"]:  # no token: the route does not exist
         app.register_blueprint(stats.bp)
     return app
@@ -119,11 +120,12 @@ def reload_content(app: Flask) -> list[str]:
         return list(err.problems)
     except (ConfigError, OSError, ValueError) as err:
         return [str(err)]
-    from . import voice, web
+    from . import pages, voice, web
 
     app.extensions["helpline"] = bot  # one assignment each: a request sees old or new
     web.refresh(app)
     voice.refresh(app)
+    pages.refresh(app)
     return []
 
 

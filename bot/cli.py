@@ -254,6 +254,19 @@ def check() -> None:
     sys.exit(1 if problems else 0)
 
 
+@main.command()
+def registration() -> None:
+    """Print what the A2P 10DLC (Charity) and toll-free verification forms ask for,
+    from the content and settings served now (HELPLINE_ORG_NAME, HELPLINE_PUBLIC_URL ...)."""
+    from .registration import form
+
+    try:
+        bot = _engine()
+    except (ContentError, ConfigError) as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(form(bot, _config()), nl=False)
+
+
 def _app(serving: bool = True):  # type: ignore[no-untyped-def]
     """The app as `serve` builds it, from the same HELPLINE_* settings; `serving=False`
     (purge, stats) needs no Twilio settings."""

@@ -52,6 +52,8 @@ PAGE: Mapping[str, str] = {
                    "({hotline})."),
     "failed": N_("Sorry, something went wrong. For help now, call {hotline_name} "
                  "({hotline})."),
+    "privacy": N_("Privacy"),
+    "terms": N_("Terms of use"),
 }
 SILENT = N_("You will get no more replies here. Send START to begin again.")
 LIMITED = N_("Too many messages in a short time. Please wait a minute, or call "
