@@ -254,6 +254,55 @@ def check() -> None:
     sys.exit(1 if problems else 0)
 
 
+@main.group()
+def twilio() -> None:
+    """Set or check the helpline number's webhooks at Twilio.
+
+    Needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, HELPLINE_TWILIO_NUMBERS and
+    HELPLINE_PUBLIC_URL."""
+
+
+@twilio.command()
+@click.option("--dry-run", is_flag=True, help="Print what would be set; change nothing.")
+def configure(dry_run: bool) -> None:
+    """Point the number's messaging and voice webhooks at /sms and /voice (POST)."""
+    from .numbers import SetupError, compare, describe
+
+    try:
+        changes = compare(os.environ, apply=not dry_run)
+    except SetupError as err:
+        raise click.ClickException(str(err)) from None
+    for change in changes:
+        if not change.differs:
+            click.echo(f"{change.number}  {change.field.name}: already "
+                       f"{describe(change.wanted)}")
+        else:
+            verb = "would set" if dry_run else "set"
+            click.echo(f"{change.number}  {change.field.name}: {verb} "
+                       f"{describe(change.wanted)} (was {describe(change.was)})")
+
+
+@twilio.command(name="check")
+def twilio_check() -> None:
+    """Read the number's webhooks back from Twilio and say what differs (exit 1)."""
+    from .numbers import SetupError, compare, describe
+
+    try:
+        changes = compare(os.environ)
+    except SetupError as err:
+        raise click.ClickException(str(err)) from None
+    for change in changes:
+        if change.differs:
+            click.echo(f"{change.number}  {change.field.name}: DIFFERS: Twilio has "
+                       f"{describe(change.was)}, the bot expects {describe(change.wanted)}")
+        else:
+            click.echo(f"{change.number}  {change.field.name}: OK {describe(change.wanted)}")
+    wrong = sum(c.differs for c in changes)
+    click.echo(f"{wrong} webhook(s) differ: run `helpline twilio configure`" if wrong
+               else "webhooks OK")
+    sys.exit(1 if wrong else 0)
+
+
 @main.command()
 def registration() -> None:
     """Print what the A2P 10DLC (Charity) and toll-free verification forms ask for,

@@ -57,6 +57,13 @@ def numbers_from(env: Mapping[str, str]) -> list[str]:
     return numbers
 
 
+def http_status(err: Exception) -> int | None:
+    """The HTTP status of a twilio error: on the error, or on the response a failed page
+    fetch carries ("Unable to fetch page", response)."""
+    response = err.args[1] if len(err.args) > 1 else None
+    return getattr(err, "status", None) or getattr(response, "status_code", None)
+
+
 def redact_messages(env: Mapping[str, str], min_age_seconds: int, *, dry_run: bool = False,
                     now: datetime.datetime | None = None) -> Redacted:
     numbers = numbers_from(env)
@@ -70,8 +77,7 @@ def redact_messages(env: Mapping[str, str], min_age_seconds: int, *, dry_run: bo
                 for message in client.messages.stream(date_sent_before=cutoff, **where):
                     found[message.sid] = message
     except (TwilioException, OSError) as err:
-        response = err.args[1] if len(err.args) > 1 else None  # "Unable to fetch page"
-        status = getattr(err, "status", None) or getattr(response, "status_code", None)
+        status = http_status(err)
         raise RedactError(f"Twilio refused to list messages ({type(err).__name__}"
                           f"{f', HTTP {status}' if status else ''}). Check "
                           "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.") from None
