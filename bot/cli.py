@@ -41,6 +41,7 @@ def _engine(content_dir: str | None = None) -> Helpline:
 
 
 @click.group()
+@click.version_option(package_name="helpline", message="helpline %(version)s")
 def main() -> None:
     """A know-your-rights SMS helpline bot (English and Spanish)."""
 
