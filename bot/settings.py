@@ -20,7 +20,7 @@ def problems(cfg: dict, *, serving: bool = True) -> list[str]:
     """Everything wrong with the settings (whole numbers are converted in place).
     `serving`: the webhooks will run (`serve`), so Twilio's settings are needed too;
     `purge` and `stats` only open the store."""
-    found = _numbers(cfg) + store_problems(cfg)
+    found = _numbers(cfg) + _flags(cfg) + store_problems(cfg)
     if cfg["SMS_ENCODING"] not in ("auto", "gsm7"):
         found.append(f"HELPLINE_SMS_ENCODING must be 'auto' or 'gsm7', not "
                      f"{cfg['SMS_ENCODING']!r}")
@@ -60,6 +60,22 @@ def _numbers(cfg: dict) -> list[str]:
         except ValueError:
             found.append(f"HELPLINE_{name} must be a whole number of at least 1, not "
                          f"{cfg[name]!r}")
+    return found
+
+
+FLAGS = ("CONFIRM_STOP",)
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off", "none"}
+
+
+def _flags(cfg: dict) -> list[str]:
+    """On/off settings: 1/0, true/false, yes/no, on/off (any case), converted in place."""
+    found = []
+    for name in FLAGS:
+        word = str(cfg.get(name) if cfg.get(name) is not None else "").strip().lower()
+        if word in _TRUE | _FALSE:
+            cfg[name] = word in _TRUE
+        else:
+            found.append(f"HELPLINE_{name} must be 1 or 0 (on or off), not {cfg[name]!r}")
     return found
 
 

@@ -96,6 +96,17 @@ def test_every_problem_is_listed_at_once(make_app):
     assert message.startswith("7 setting(s) to fix")  # the URL is both http and has a path
 
 
+@pytest.mark.parametrize("value, on", [("1", True), ("yes", True), ("On", True), (1, True),
+                                       ("0", False), ("no", False), ("", False),
+                                       (False, False)])
+def test_confirm_stop_reads_on_and_off(make_app, value, on):
+    assert make_app(CONFIRM_STOP=value).config["CONFIRM_STOP"] is on
+
+
+def test_confirm_stop_refuses_anything_else(make_app):
+    assert "HELPLINE_CONFIRM_STOP must be 1 or 0" in refusal(make_app, CONFIRM_STOP="sure")
+
+
 def test_organisation_and_contact_are_required_in_production(make_app):
     message = refusal(make_app, ORG_NAME="", SUPPORT_CONTACT=None)
     assert "HELPLINE_ORG_NAME is not set" in message
