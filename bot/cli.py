@@ -40,10 +40,20 @@ def _engine(content_dir: str | None = None) -> Helpline:
     return build_engine(config)
 
 
+ENV_FILE_HELP = ("Read settings from this file (NAME=value lines, as systemd's "
+                 "EnvironmentFile); variables already set win.")
+
+
 @click.group()
 @click.version_option(package_name="helpline", message="helpline %(version)s")
-def main() -> None:
-    """A know-your-rights SMS helpline bot (English and Spanish)."""
+@click.option("--env-file", type=click.Path(exists=True, dir_okay=False), help=ENV_FILE_HELP)
+def main(env_file: str | None) -> None:
+    """A know-your-rights SMS helpline bot (English and Spanish).
+
+    Settings come from the environment (HELPLINE_*, TWILIO_*), or from --env-file, as in
+    `helpline --env-file /etc/helpline/helpline.env twilio check`."""
+    if env_file:
+        _read_env_file(env_file)
 
 
 @main.command()
@@ -52,9 +62,7 @@ def main() -> None:
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--dev", is_flag=True, help="Local development: accept unsigned requests "
               "from this machine. Only on a loopback address.")
-@click.option("--env-file", type=click.Path(exists=True, dir_okay=False),
-              help="Read settings from this file (NAME=value lines, as systemd's "
-              "EnvironmentFile); variables already set win.")
+@click.option("--env-file", type=click.Path(exists=True, dir_okay=False), help=ENV_FILE_HELP)
 @click.option("--pid-file", type=click.Path(dir_okay=False), default=None,
               help="Where the server writes its process id, for `helpline reload` "
               "[default: the instance folder's helpline.pid].")

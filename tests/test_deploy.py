@@ -47,9 +47,14 @@ def exec_start(name: str) -> list[str]:
 def test_the_units_commands_are_ones_the_cli_takes(unit):
     args = exec_start(unit)
     assert args[0] == "/srv/helpline/.venv/bin/helpline"
-    command = main.get_command(None, args[1])  # type: ignore[arg-type]
+    rest = args[1:]
+    if rest[0] == "--env-file":  # the group's own option, before the command
+        assert (DEPLOY / "helpline.env.example").samefile(rest[1])
+        rest = rest[2:]
+    name, *rest = rest
+    command = main.get_command(None, name)  # type: ignore[arg-type]
     assert command is not None
-    command.make_context(args[1], args[2:])  # raises on an unknown option
+    command.make_context(name, rest)  # raises on an unknown option
 
 
 def test_procfile_runs_serve_with_options_the_cli_takes():
@@ -58,6 +63,15 @@ def test_procfile_runs_serve_with_options_the_cli_takes():
     args = shlex.split(command.replace("$PORT", "5000"))
     assert kind == "web" and args[:2] == ["helpline", "serve"]
     main.get_command(None, "serve").make_context("serve", args[2:])  # type: ignore[union-attr]
+
+
+def test_env_file_option_of_the_group_reaches_every_command(runner, tmp_path, monkeypatch):
+    env = tmp_path / "helpline.env"
+    env.write_text(f"HELPLINE_DATABASE={tmp_path / 'h.sqlite3'}\n")
+    result = runner.invoke(main, ["--env-file", str(env), "purge"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "h.sqlite3").exists()
+    monkeypatch.delenv("HELPLINE_DATABASE")
 
 
 def test_env_file_example_names_only_real_settings_and_every_required_one():
