@@ -127,6 +127,8 @@ class Helpline:
         turn = _Turn(match, locale, state, self.catalogs[locale].gettext)
         handler = HANDLERS.get(match.intent, _reviewed)
         reply = handler(self, turn)
+        if opt_out_type and reply.intent == "stop":
+            reply = reply._replace(text=None)  # Twilio's Advanced Opt-Out has confirmed it
         if reply.text is not None:
             reply = Reply(self.formats[channel](reply.text), reply.intent, reply.locale,
                           reply.state)

@@ -159,5 +159,12 @@ def test_confirm_stop_sends_exactly_one_confirmation_in_the_senders_language(mak
     assert phone.text("hola") == (200, None)
 
 
+def test_confirm_stop_stays_silent_when_twilio_advanced_opt_out_confirmed(make_app):
+    from conftest import Phone
+
+    phone = Phone(make_app(CONFIRM_STOP=True).test_client())
+    assert phone.text(None, fields=optout_fields(phone, "STOP", "STOP")) == (200, None)
+
+
 def test_without_confirm_stop_the_carrier_confirms(phone):
     assert phone.text("STOP") == (200, None)
