@@ -99,8 +99,9 @@ def refresh(app: Flask) -> None:
 
 
 def _words(intent: str, extra: frozenset[str] = frozenset()) -> list[str]:
-    return sorted((w.upper() for w, i in CARRIER_WORDS.items() if i == intent), key=len
-                  ) + sorted(w.upper() for w in extra)
+    """The carrier words in the table's order (STOP first), then any extra."""
+    return [w.upper() for w, i in CARRIER_WORDS.items() if i == intent] + sorted(
+        w.upper() for w in extra)
 
 
 def values(bot: Helpline, code: str, config: Mapping[str, object]) -> dict[str, str]:
