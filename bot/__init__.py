@@ -113,13 +113,17 @@ def reload_content(app: Flask) -> list[str]:
     Returns the problems (nothing changed) or [] (swapped). Never raises: a running bot
     is never taken down by a content edit."""
     from .content import ContentError
+    from .i18n import catalog_problems
 
     try:
         bot = build_engine(app.config)
+        problems = catalog_problems(Path(app.config["LOCALES_DIR"]), bot.codes)
+        if problems:  # e.g. a translation naming a placeholder that does not exist
+            return problems
     except ContentError as err:
         return list(err.problems)
-    except (ConfigError, OSError, ValueError) as err:
-        return [str(err)]
+    except Exception as err:  # noqa: BLE001 - e.g. a catalog that does not parse
+        return [f"{type(err).__name__}: {err}"]
     from . import pages, voice, web
 
     app.extensions["helpline"] = bot  # one assignment each: a request sees old or new

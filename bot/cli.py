@@ -172,8 +172,8 @@ def reload(pid_file: str | None) -> None:
 
     try:
         _engine()
-    except (ContentError, ConfigError) as err:
-        for problem in getattr(err, "problems", [str(err)]):
+    except Exception as err:  # noqa: BLE001 - content, settings or a catalog
+        for problem in getattr(err, "problems", [f"{type(err).__name__}: {err}"]):
             click.echo(f"ERROR {problem}", err=True)
         click.echo("not reloaded: the running bot keeps its current content", err=True)
         sys.exit(1)

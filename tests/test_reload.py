@@ -66,6 +66,22 @@ def test_reload_with_broken_content_keeps_the_old_content_and_answers(make_app, 
     assert app.test_client().get("/privacy").status_code == 200
 
 
+def test_reload_refuses_a_catalog_that_would_break_replies(make_app, tmp_path):
+    locales = tmp_path / "locales"
+    shutil.copytree(CONTENT_DIR.parent / "locales", locales,
+                    ignore=shutil.ignore_patterns("*.mo"))
+    app = make_app(LOCALES_DIR=str(locales))
+    phone = Phone(app.test_client())
+    menu = phone.text("hola").text
+    po = locales / "es" / "LC_MESSAGES" / "messages.po"
+    po.write_text(po.read_text(encoding="utf-8").replace(
+        'msgstr "{service}. Envíe un número:"', 'msgstr "{servicio}. Envíe un número:"'),
+        encoding="utf-8")
+    problems = reload_content(app)
+    assert any("servicio" in p for p in problems), problems
+    assert phone.text("hola").text == menu
+
+
 def test_reload_command_refuses_broken_content_and_signals_nothing(runner, content,
                                                                    monkeypatch, tmp_path):
     monkeypatch.setenv("HELPLINE_CONTENT_DIR", str(content))
