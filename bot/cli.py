@@ -227,19 +227,22 @@ def classify(explain: bool) -> None:
 
 
 @main.command()
-def check() -> None:
+@click.option("--settings", "with_settings", is_flag=True,
+              help="Also check the settings as `helpline serve` would (before a restart).")
+def check(with_settings: bool) -> None:
     """Validate content and catalogs; print every reply's length, encoding and segments
     as sent by SMS (with HELPLINE_SMS_ENCODING=gsm7: after its substitutions)."""
-    from . import sms
+    from . import settings, sms
     from .i18n import catalog_problems
 
+    found = settings.problems(_config()) if with_settings else []
     try:
         bot = _engine()
-    except ContentError as err:
-        for problem in err.problems:
+    except (ContentError, ConfigError) as err:
+        for problem in found + getattr(err, "problems", [str(err)]):
             click.echo(f"ERROR {problem}", err=True)
         sys.exit(1)
-    problems = catalog_problems(Path(os.environ.get("HELPLINE_LOCALES_DIR")
+    problems = found + catalog_problems(Path(os.environ.get("HELPLINE_LOCALES_DIR")
                                      or DEFAULTS["LOCALES_DIR"]), bot.codes,
                                 code_dir=Path(__file__).parent)
     click.echo(f"{'reply':<12} {'locale':<6} {'chars':>5} {'encoding':<8} {'segments':>8}")

@@ -176,6 +176,15 @@ def test_serve_lists_every_settings_problem(runner):
         assert name in result.output
 
 
+def test_check_with_settings_lists_the_settings_problems_too(runner, monkeypatch):
+    monkeypatch.setenv("HELPLINE_PUBLIC_URL", "http://bot.example.org")
+    result = runner.invoke(main, ["check", "--settings"])
+    assert result.exit_code == 1
+    assert "ERROR HELPLINE_PUBLIC_URL='http://bot.example.org' is http://" in result.output
+    assert "ERROR HELPLINE_SECRET_KEY is not set" in result.output
+    assert runner.invoke(main, ["check"]).exit_code == 0  # content alone is fine
+
+
 # -- the environment file ----------------------------------------------------------------
 def test_env_file_reads_what_systemd_reads(tmp_path):
     path = tmp_path / "helpline.env"
