@@ -43,8 +43,9 @@ check: catalogs
 eval: install
 	$(BIN)/python tests/score.py tests/data/dev.jsonl -- $(BIN)/helpline classify
 
-# Speed and cost, side by side (not part of `make test`): writes bench/results.md,
-# bench/results.json and bench/latency.png. Needs wrk (installed here when root on Debian).
+# Speed and cost, side by side (not part of `make test`): writes results.md, results.json
+# and latency.png to instance/bench/ (untracked); `make bench RECORD=1` writes them to
+# bench/, the committed results. Needs wrk (installed here when root on Debian).
 bench: catalogs $(VENV)/.bench-installed
 	@command -v wrk >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -52,7 +53,7 @@ bench: catalogs $(VENV)/.bench-installed
 	  else \
 	    echo "make bench needs wrk, the HTTP load generator: sudo apt-get install wrk"; exit 1; \
 	  fi; }
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(if $(RECORD),--record)
 
 $(VENV)/.bench-installed: pyproject.toml $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'

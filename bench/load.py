@@ -131,6 +131,7 @@ def server_env(kind: str, port: int, token: str, workdir: Path) -> dict[str, str
     if kind == "app":
         env.update(HELPLINE_SECRET_KEY=secrets.token_hex(32), TWILIO_AUTH_TOKEN=token,
                    HELPLINE_PUBLIC_URL=f"http://{HOST}:{port}",
+                   HELPLINE_ORG_NAME="Bench Org", HELPLINE_SUPPORT_CONTACT="bench@example.org",
                    HELPLINE_DATABASE=str(workdir / "helpline.sqlite3"),
                    HELPLINE_INSTANCE_PATH=str(workdir / "instance"))
     return env

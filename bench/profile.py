@@ -36,6 +36,8 @@ def profile_webhook(n: int = 2000) -> str:
     url = "http://localhost/sms"
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"SECRET_KEY": secrets.token_hex(32), "TWILIO_AUTH_TOKEN": token,
+                          "PUBLIC_URL": "http://localhost", "ORG_NAME": "Bench Org",
+                          "SUPPORT_CONTACT": "bench@example.org",
                           "DATABASE": str(Path(tmp) / "h.sqlite3")})
         client = app.test_client()
         requests = load.signed_requests(url, token, n + 200, 1)

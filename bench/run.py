@@ -1,5 +1,6 @@
-"""`make bench`: measure, then write bench/results.json, bench/results.md and
-bench/latency.png. `python -m bench.run --help` for the knobs."""
+"""`make bench`: measure, then write results.json, results.md and latency.png to
+instance/bench/ (not tracked by git), or with --record (`make bench RECORD=1`) to bench/,
+where the committed results live. `python -m bench.run --help` for the knobs."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from . import cost, engine, load, plot
+from . import cost, engine, load, output_path, plot
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {
@@ -117,10 +118,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=200, help="fixed rate, requests/s")
     parser.add_argument("--only", default="engine,cost,load",
                         help="comma-separated: engine, cost, load")
-    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where results.json goes (results.md and latency.png beside "
+                        "it) [default: instance/bench/results.json]")
+    parser.add_argument("--record", action="store_true",
+                        help="write to bench/ (the committed results) instead")
     parser.add_argument("--baseline", type=Path, default=HERE / "baseline.json",
                         help="an earlier results.json to compare with, when it exists")
     args = parser.parse_args(argv)
+    args.out = args.out or output_path(args.record)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     parts = set(args.only.split(","))
     results: dict[str, object] = {"machine": machine()}

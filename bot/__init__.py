@@ -9,9 +9,11 @@ from pathlib import Path
 
 from flask import Flask
 
+from . import settings as checks
 from .content import load as load_content
 from .conversation import Helpline
 from .guard import Guard, Limits
+from .sms import MAX_SEGMENTS, segments
 from .store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,27 +44,34 @@ DEFAULTS = {
     "DEV": False,  # local development: unsigned requests from loopback are accepted
     "SECRET_KEY": None,
     "TWILIO_AUTH_TOKEN": None,
+    "TWILIO_ACCOUNT_SID": None,  # for `helpline twilio`, `redact` and REDACT_MINUTES
+    "TWILIO_NUMBERS": None,  # the helpline's own numbers, comma-separated
+    "TWILIO_API_URL": None,  # another Twilio edge, or a stand-in server in tests
+    "ORG_NAME": None,  # who runs the line, as registered with carriers (HELP names it)
+    "SUPPORT_CONTACT": None,  # a phone or e-mail to reach them (HELP gives it)
+    "CONFIRM_STOP": False,  # send our own STOP confirmation (numbers without Twilio's)
+    "REDACT_MINUTES": None,  # delete Twilio's copy of messages this old, from `serve`
     "MAX_CONTENT_LENGTH": 64 * 1024,
 }
+# Settings read without the HELPLINE_ prefix, as Twilio's own tools name them.
+TWILIO_ENV = ("TWILIO_AUTH_TOKEN", "TWILIO_ACCOUNT_SID")
 
 
-def create_app(test_config: dict | None = None) -> Flask:
+def create_app(test_config: dict | None = None, *, serving: bool = True) -> Flask:
     """Build the app: settings from HELPLINE_* variables (or `test_config`), content,
-    catalogs and store loaded once, webhooks registered."""
+    catalogs and store loaded once, webhooks registered. `serving=False` (purge, stats)
+    checks only what the store needs."""
     app = Flask(__name__, instance_path=instance_path())
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         app.config.from_prefixed_env("HELPLINE")
-        app.config["TWILIO_AUTH_TOKEN"] = os.environ.get("TWILIO_AUTH_TOKEN")
+        for name in TWILIO_ENV:
+            app.config[name] = os.environ.get(name)
     else:
         app.config.from_mapping(test_config)
-    _check_settings(app)
+    _check_settings(app, serving=serving)
 
-    app.extensions["helpline"] = Helpline(
-        load_content(app.config["CONTENT_DIR"], content_settings(app.config)),
-        Path(app.config["LOCALES_DIR"]),
-        app.config["DEFAULT_LOCALE"], app.config["SMS_ENCODING"],
-        model_cache=Path(app.instance_path) / "models")
+    app.extensions["helpline"] = build_engine(app.config, model_cache(app))
     store = open_store(store_url(app), int(app.config["RETENTION_DAYS"]),
                        int(app.config["STATS_DAYS"]))
     app.extensions["helpline_store"] = store
@@ -72,10 +81,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import stats, webhooks
 
     app.register_blueprint(webhooks.bp)
-    from . import voice, web
+    from . import pages, voice, web
 
     voice.init_app(app)  # /voice: calls go to the hotline
     web.init_app(app)  # /: the web chat page
+    pages.init_app(app)  # /privacy and /terms, from the settings and the content
     if app.config["STATS_TOKEN"]:  # no token: the route does not exist
         app.register_blueprint(stats.bp)
     return app
@@ -86,6 +96,52 @@ def instance_path() -> str:
     return os.environ.get("HELPLINE_INSTANCE_PATH") or str(ROOT / "instance")
 
 
+def model_cache(app: Flask) -> Path:
+    return Path(app.instance_path) / "models"
+
+
+def build_engine(config: dict, cache: Path | None = None) -> Helpline:
+    """The engine from the content folder and the settings; ContentError or ConfigError
+    when either cannot be served (start-up, and `reload` before it swaps anything).
+    `cache`: where the fitted model is kept, keyed by the examples' hash."""
+    bot = Helpline(load_content(config["CONTENT_DIR"], content_settings(config)),
+                   Path(config["LOCALES_DIR"]), config["DEFAULT_LOCALE"],
+                   config["SMS_ENCODING"], cache, bool(config["CONFIRM_STOP"]))
+    too_long = [f"{code}: {segments(bot.help_text(code)).count} segments"
+                for code in bot.codes if segments(bot.help_text(code)).count > MAX_SEGMENTS]
+    if too_long:
+        raise ConfigError(f"the HELP reply with HELPLINE_ORG_NAME and "
+                          f"HELPLINE_SUPPORT_CONTACT is over {MAX_SEGMENTS} SMS segments "
+                          f"({', '.join(too_long)}): shorten them (a short name, or the "
+                          "acronym carriers know you by)")
+    return bot
+
+
+def reload_content(app: Flask) -> list[str]:
+    """Validate the content folder and, only when it is valid, serve it from now on.
+    Returns the problems (nothing changed) or [] (swapped). Never raises: a running bot
+    is never taken down by a content edit."""
+    from .content import ContentError
+    from .i18n import catalog_problems
+
+    try:
+        bot = build_engine(app.config, model_cache(app))
+        problems = catalog_problems(Path(app.config["LOCALES_DIR"]), bot.codes)
+        if problems:  # e.g. a translation naming a placeholder that does not exist
+            return problems
+    except ContentError as err:
+        return list(err.problems)
+    except Exception as err:  # noqa: BLE001 - e.g. a catalog that does not parse
+        return [f"{type(err).__name__}: {err}"]
+    from . import pages, voice, web
+
+    app.extensions["helpline"] = bot  # one assignment each: a request sees old or new
+    web.refresh(app)
+    voice.refresh(app)
+    pages.refresh(app)
+    return []
+
+
 def store_url(app: Flask) -> str:
     if app.config["STORE_URL"]:
         return str(app.config["STORE_URL"])
@@ -94,40 +150,31 @@ def store_url(app: Flask) -> str:
 
 
 def content_settings(config: dict) -> dict[str, object]:
-    """The settings replies may quote: {retention_days}."""
-    return {"retention_days": int(config["RETENTION_DAYS"])}
+    """The settings replies and interface text may quote: {retention_days}, {org_name},
+    {support_contact}, {redact_minutes} (empty when Twilio's copy is not deleted).
+    Unset (development, `helpline chat`), the names show where they would go."""
+    return {"retention_days": int(config["RETENTION_DAYS"]),
+            "org_name": str(config.get("ORG_NAME") or "").strip() or "[HELPLINE_ORG_NAME]",
+            "support_contact": str(config.get("SUPPORT_CONTACT") or "").strip()
+            or "[HELPLINE_SUPPORT_CONTACT]",
+            "redact_minutes": str(config.get("REDACT_MINUTES") or "")}
 
 
-def _check_settings(app: Flask) -> None:
+def _check_settings(app: Flask, serving: bool = True) -> None:
+    """Every problem at once (see bot/settings.py), or none."""
     cfg = app.config
-    if cfg["SMS_ENCODING"] not in ("auto", "gsm7"):
-        raise ConfigError("HELPLINE_SMS_ENCODING must be 'auto' or 'gsm7'")
-    for name in ("RETENTION_DAYS", "STATS_DAYS", "RATE_PER_MINUTE", "RATE_PER_DAY",
-                 "WEB_RATE_PER_MINUTE", "WEB_RATE_PER_DAY", "LOOP_REPEATS", "LOOP_SECONDS"):
-        try:
-            cfg[name] = int(str(cfg[name]))
-            if cfg[name] < 1:
-                raise ValueError
-        except ValueError:
-            raise ConfigError(f"HELPLINE_{name} must be a whole number of at least 1, "
-                              f"not {cfg[name]!r}") from None
+    problems = checks.problems(cfg, serving=serving)
+    if problems:
+        raise ConfigError(f"{len(problems)} setting(s) to fix:\n  - "
+                          + "\n  - ".join(problems))
     if cfg["DEV"]:
         if not cfg["SECRET_KEY"]:
             cfg["SECRET_KEY"] = _dev_secret(Path(app.instance_path))
         if not cfg["TWILIO_AUTH_TOKEN"]:
             log.warning("DEVELOPMENT MODE: no TWILIO_AUTH_TOKEN, so unsigned requests from "
                         "this machine (loopback) are accepted. Never expose this server.")
-        return
-    if not cfg["SECRET_KEY"]:
-        raise ConfigError("HELPLINE_SECRET_KEY is not set. It keys the pseudonyms of phone "
-                          "numbers; set it to a long random value, e.g. "
-                          "`python3 -c 'import secrets; print(secrets.token_hex(32))'`, "
-                          "and keep it secret. (For local development: HELPLINE_DEV=1.)")
-    if not cfg["TWILIO_AUTH_TOKEN"]:
-        raise ConfigError("TWILIO_AUTH_TOKEN is not set. Without it no request from Twilio "
-                          "can be verified; copy the Auth Token from the Twilio console "
-                          "(Account > API keys & tokens). (For local development: "
-                          "HELPLINE_DEV=1.)")
+    elif not serving and not cfg["SECRET_KEY"]:
+        cfg["SECRET_KEY"] = "-"  # purge and stats never make a pseudonym
 
 
 def _dev_secret(instance: Path) -> str:

@@ -11,31 +11,50 @@ from pathlib import Path
 
 import click
 
-from . import DEFAULTS, ConfigError, content_settings, create_app, i18n, instance_path
+from flask import Flask
+
+from . import (DEFAULTS, ROOT, TWILIO_ENV, ConfigError, build_engine, create_app, i18n,
+               instance_path)
 from .content import ContentError
-from .content import load as load_content
 from .conversation import Helpline, State
+from .settings import webhook_urls
 from .store import StoreError
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
+def _config() -> dict:
+    """The settings as create_app reads them (HELPLINE_* and TWILIO_*), unchecked."""
+    app = Flask("helpline-settings")
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("HELPLINE")
+    for name in TWILIO_ENV:
+        app.config[name] = os.environ.get(name)
+    return dict(app.config)
+
+
 def _engine(content_dir: str | None = None) -> Helpline:
     """The same engine the webhook uses, built from the same settings."""
-    retention = os.environ.get("HELPLINE_RETENTION_DAYS", DEFAULTS["RETENTION_DAYS"])
-    content = load_content(content_dir or os.environ.get("HELPLINE_CONTENT_DIR")
-                           or DEFAULTS["CONTENT_DIR"],
-                           content_settings({"RETENTION_DAYS": retention}))
-    return Helpline(content, Path(os.environ.get("HELPLINE_LOCALES_DIR")
-                                  or DEFAULTS["LOCALES_DIR"]),
-                    os.environ.get("HELPLINE_DEFAULT_LOCALE", DEFAULTS["DEFAULT_LOCALE"]),
-                    os.environ.get("HELPLINE_SMS_ENCODING", DEFAULTS["SMS_ENCODING"]),
-                    model_cache=Path(instance_path()) / "models")
+    config = _config()
+    if content_dir:
+        config["CONTENT_DIR"] = content_dir
+    return build_engine(config, Path(instance_path()) / "models")
+
+
+ENV_FILE_HELP = ("Read settings from this file (NAME=value lines, as systemd's "
+                 "EnvironmentFile); variables already set win.")
 
 
 @click.group()
-def main() -> None:
-    """A know-your-rights SMS helpline bot (English and Spanish)."""
+@click.version_option(package_name="helpline", message="helpline %(version)s")
+@click.option("--env-file", type=click.Path(exists=True, dir_okay=False), help=ENV_FILE_HELP)
+def main(env_file: str | None) -> None:
+    """A know-your-rights SMS helpline bot (English and Spanish).
+
+    Settings come from the environment (HELPLINE_*, TWILIO_*), or from --env-file, as in
+    `helpline --env-file /etc/helpline/helpline.env twilio check`."""
+    if env_file:
+        _read_env_file(env_file)
 
 
 @main.command()
@@ -44,10 +63,18 @@ def main() -> None:
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--dev", is_flag=True, help="Local development: accept unsigned requests "
               "from this machine. Only on a loopback address.")
-def serve(host: str, port: int, workers: int, dev: bool) -> None:
-    """Serve the webhooks with gunicorn (a production WSGI server)."""
-    from gunicorn.app.base import BaseApplication
+@click.option("--env-file", type=click.Path(exists=True, dir_okay=False), help=ENV_FILE_HELP)
+@click.option("--pid-file", type=click.Path(dir_okay=False), default=None,
+              help="Where the server writes its process id, for `helpline reload` "
+              "[default: the instance folder's helpline.pid].")
+def serve(host: str, port: int, workers: int, dev: bool, env_file: str | None,
+          pid_file: str | None) -> None:
+    """Serve the webhooks with gunicorn (a production WSGI server).
 
+    SIGHUP (`helpline reload`, `systemctl reload helpline`) reloads the content: it is
+    checked first and swapped in only when valid."""
+    if env_file:
+        _read_env_file(env_file)
     if dev:
         if host not in LOOPBACK_HOSTS:
             raise click.UsageError("--dev serves only on a loopback address (127.0.0.1)")
@@ -55,12 +82,73 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
     app = _app()
+    base = f"http://{host}:{port}"
+    click.echo(f"Helpline bot on {base}  (health: {base}/healthz)")
+    if app.config["PUBLIC_URL"]:
+        urls = webhook_urls(app.config["PUBLIC_URL"])
+        click.echo("In the Twilio console, for the number (or `helpline twilio configure`):\n"
+                   f"  A message comes in: HTTP POST {urls['sms']}\n"
+                   f"  A call comes in: HTTP POST {urls['voice']}")
+    if app.config["REDACT_MINUTES"]:
+        click.echo(f"Deleting Twilio's copy of messages older than "
+                   f"{app.config['REDACT_MINUTES']} minutes, every minute.")
+    if dev:
+        click.secho("DEVELOPMENT MODE: unsigned requests from this machine are accepted.",
+                    fg="yellow", bold=True)
+        click.echo(f"Talk to it:  open {base}/ in a browser (the web chat)\n"
+                   f"        or:  curl -d From=+13125550100 -d Body=hola {base}/sms\n"
+                   "        or:  .venv/bin/helpline chat")
+    run_server(app, host, port, workers, pid_file or _default_pid_file(app))
+
+
+def _read_env_file(path: str) -> None:
+    from .settings import read_env_file
+
+    try:
+        values = read_env_file(path)
+    except (OSError, ValueError) as err:
+        raise click.ClickException(str(err)) from None
+    for name, value in values.items():
+        os.environ.setdefault(name, value)
+
+
+def _default_pid_file(app) -> str:  # type: ignore[no-untyped-def]
+    return os.path.join(app.instance_path, "helpline.pid")
+
+
+def run_server(app, host: str, port: int, workers: int,  # type: ignore[no-untyped-def]
+               pid_file: str) -> None:
+    """gunicorn, with the app built once here (so settings fail before any worker starts),
+    content reloaded on SIGHUP, and Twilio's copy deleted when HELPLINE_REDACT_MINUTES."""
+    from gunicorn.app.base import BaseApplication
+
+    from . import reload_content
+    from .redact import Schedule
+
+    log = logging.getLogger("bot.serve")
+
+    def on_reload(server) -> None:  # type: ignore[no-untyped-def]
+        # In the master, before the new workers are forked from it: they serve the new
+        # content only if it is valid; otherwise the old content, and the log says why.
+        problems = reload_content(app)
+        if problems:
+            log.error("content NOT reloaded, still serving the old content; fix:\n  %s",
+                      "\n  ".join(problems))
+        else:
+            log.info("content reloaded from %s", app.config["CONTENT_DIR"])
+
+    def when_ready(server) -> None:  # type: ignore[no-untyped-def]
+        if app.config["REDACT_MINUTES"]:
+            Schedule.from_config(app.config).start()
 
     class Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("timeout", 30)
+            self.cfg.set("pidfile", pid_file)
+            self.cfg.set("on_reload", on_reload)
+            self.cfg.set("when_ready", when_ready)
             # The access log carries no query string, no body, no phone number.
             self.cfg.set("accesslog", "-")
             self.cfg.set("access_log_format", '%(m)s %(U)s %(s)s %(M)sms')
@@ -68,15 +156,38 @@ def serve(host: str, port: int, workers: int, dev: bool) -> None:
         def load(self):  # type: ignore[no-untyped-def]
             return app
 
-    base = f"http://{host}:{port}"
-    click.echo(f"Helpline bot on {base}  (health: {base}/healthz)")
-    if dev:
-        click.secho("DEVELOPMENT MODE: unsigned requests from this machine are accepted.",
-                    fg="yellow", bold=True)
-        click.echo(f"Talk to it:  open {base}/ in a browser (the web chat)\n"
-                   f"        or:  curl -d From=+13125550100 -d Body=hola {base}/sms\n"
-                   "        or:  .venv/bin/helpline chat")
+    Path(pid_file).parent.mkdir(parents=True, exist_ok=True)
     Server().run()
+
+
+@main.command()
+@click.option("--pid-file", type=click.Path(dir_okay=False), default=None,
+              help="The running server's pid file [default: the instance folder's "
+              "helpline.pid].")
+def reload(pid_file: str | None) -> None:
+    """Check the content, then make the running `helpline serve` load it (SIGHUP).
+
+    Invalid content is refused here and again by the server, which keeps serving the
+    content it has. Under systemd, `systemctl reload helpline` does the same."""
+    import signal
+
+    try:
+        _engine()
+    except Exception as err:  # noqa: BLE001 - content, settings or a catalog
+        for problem in getattr(err, "problems", [f"{type(err).__name__}: {err}"]):
+            click.echo(f"ERROR {problem}", err=True)
+        click.echo("not reloaded: the running bot keeps its current content", err=True)
+        sys.exit(1)
+    instance = os.environ.get("HELPLINE_INSTANCE_PATH") or str(ROOT / "instance")
+    path = Path(pid_file or os.path.join(instance, "helpline.pid"))
+    try:
+        pid = int(path.read_text().strip())
+        os.kill(pid, signal.SIGHUP)
+    except (OSError, ValueError) as err:
+        raise click.ClickException(f"no running server found through {path} "
+                                   f"({type(err).__name__}); is `helpline serve` running?"
+                                   ) from None
+    click.echo(f"content is valid; asked the server (pid {pid}) to reload it")
 
 
 @main.command()
@@ -168,19 +279,22 @@ def model(folds: int, tune: bool, misses: bool, fit_only: bool) -> None:
 
 
 @main.command()
-def check() -> None:
+@click.option("--settings", "with_settings", is_flag=True,
+              help="Also check the settings as `helpline serve` would (before a restart).")
+def check(with_settings: bool) -> None:
     """Validate content and catalogs; print every reply's length, encoding and segments
     as sent by SMS (with HELPLINE_SMS_ENCODING=gsm7: after its substitutions)."""
-    from . import sms
+    from . import settings, sms
     from .i18n import catalog_problems
 
+    found = settings.problems(_config()) if with_settings else []
     try:
         bot = _engine()
-    except ContentError as err:
-        for problem in err.problems:
+    except (ContentError, ConfigError) as err:
+        for problem in found + getattr(err, "problems", [str(err)]):
             click.echo(f"ERROR {problem}", err=True)
         sys.exit(1)
-    problems = catalog_problems(Path(os.environ.get("HELPLINE_LOCALES_DIR")
+    problems = found + catalog_problems(Path(os.environ.get("HELPLINE_LOCALES_DIR")
                                      or DEFAULTS["LOCALES_DIR"]), bot.codes,
                                 code_dir=Path(__file__).parent)
     click.echo(f"{'reply':<12} {'locale':<6} {'chars':>5} {'encoding':<8} {'segments':>8}")
@@ -204,10 +318,73 @@ def check() -> None:
     sys.exit(1 if problems else 0)
 
 
-def _app():  # type: ignore[no-untyped-def]
-    """The app as `serve` builds it, from the same HELPLINE_* settings."""
+@main.group()
+def twilio() -> None:
+    """Set or check the helpline number's webhooks at Twilio.
+
+    Needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, HELPLINE_TWILIO_NUMBERS and
+    HELPLINE_PUBLIC_URL."""
+
+
+@twilio.command()
+@click.option("--dry-run", is_flag=True, help="Print what would be set; change nothing.")
+def configure(dry_run: bool) -> None:
+    """Point the number's messaging and voice webhooks at /sms and /voice (POST)."""
+    from .numbers import SetupError, compare, describe
+
     try:
-        return create_app()
+        changes = compare(os.environ, apply=not dry_run)
+    except SetupError as err:
+        raise click.ClickException(str(err)) from None
+    for change in changes:
+        if not change.differs:
+            click.echo(f"{change.number}  {change.field.name}: already "
+                       f"{describe(change.wanted)}")
+        else:
+            verb = "would set" if dry_run else "set"
+            click.echo(f"{change.number}  {change.field.name}: {verb} "
+                       f"{describe(change.wanted)} (was {describe(change.was)})")
+
+
+@twilio.command(name="check")
+def twilio_check() -> None:
+    """Read the number's webhooks back from Twilio and say what differs (exit 1)."""
+    from .numbers import SetupError, compare, describe
+
+    try:
+        changes = compare(os.environ)
+    except SetupError as err:
+        raise click.ClickException(str(err)) from None
+    for change in changes:
+        if change.differs:
+            click.echo(f"{change.number}  {change.field.name}: DIFFERS: Twilio has "
+                       f"{describe(change.was)}, the bot expects {describe(change.wanted)}")
+        else:
+            click.echo(f"{change.number}  {change.field.name}: OK {describe(change.wanted)}")
+    wrong = sum(c.differs for c in changes)
+    click.echo(f"{wrong} webhook(s) differ: run `helpline twilio configure`" if wrong
+               else "webhooks OK")
+    sys.exit(1 if wrong else 0)
+
+
+@main.command()
+def registration() -> None:
+    """Print what the A2P 10DLC (Charity) and toll-free verification forms ask for,
+    from the content and settings served now (HELPLINE_ORG_NAME, HELPLINE_PUBLIC_URL ...)."""
+    from .registration import form
+
+    try:
+        bot = _engine()
+    except (ContentError, ConfigError) as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(form(bot, _config()), nl=False)
+
+
+def _app(serving: bool = True):  # type: ignore[no-untyped-def]
+    """The app as `serve` builds it, from the same HELPLINE_* settings; `serving=False`
+    (purge, stats) needs no Twilio settings."""
+    try:
+        return create_app(serving=serving)
     except (ConfigError, ContentError, StoreError) as err:
         raise click.ClickException(str(err)) from None
 
@@ -215,7 +392,7 @@ def _app():  # type: ignore[no-untyped-def]
 @main.command()
 def purge() -> None:
     """Delete every expired record and counter now (run it daily: see README)."""
-    app = _app()
+    app = _app(serving=False)
     store = app.extensions["helpline_store"]
     gone = getattr(store, "purged_at_open", 0) + store.purge()  # opening purges too
     store.close()
@@ -228,7 +405,7 @@ def stats(as_json: bool) -> None:
     """Messages per day, intent and locale; counts under 5 shown as "<5"."""
     from .stats import SMALL, report
 
-    app = _app()
+    app = _app(serving=False)
     rows = report(app.extensions["helpline_store"])
     app.extensions["helpline_store"].close()
     if as_json:

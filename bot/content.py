@@ -31,11 +31,21 @@ CATALOG_INTENTS = frozenset({"menu", "language", "stop", "start", "forget", "unk
 CONTENT_INTENTS = tuple(i for i in INTENTS if i not in CATALOG_INTENTS)
 # Intents a whole-message command word may ask for (rules.yaml `commands`).
 COMMAND_INTENTS = frozenset({"menu", "stop", "start", "forget", "language"})
-# Carrier opt-out and opt-in words: they act when they are the whole message.
+# Carrier opt-out and opt-in words: they act when they are the whole message. The opt-out
+# words are the ones US carriers, the FCC's 2025 rule and Twilio's defaults count (REVOKE
+# and OPTOUT included); two-word forms are written with one space, as normalised.
 CARRIER_WORDS = MappingProxyType({
     "stop": "stop", "stopall": "stop", "unsubscribe": "stop", "cancel": "stop",
-    "end": "stop", "quit": "stop", "start": "start", "unstop": "start",
+    "end": "stop", "quit": "stop", "revoke": "stop", "optout": "stop",
+    "stop all": "stop", "opt out": "stop",
+    "start": "start", "unstop": "start",
 })
+# Words that ask for the HELP reply (organisation, contact, rates, how to stop) when they
+# are the whole message, as carriers test it; and the word that opts a sender back in
+# only when they are opted out (Twilio's default: YES), so "yes" stays an ordinary word.
+HELP_WORDS = frozenset({"help", "info"})
+OPT_IN_IF_OPTED_OUT = frozenset({"yes"})
+
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """Safe YAML (the C parser when libyaml is there) that refuses a key given twice in
@@ -90,6 +100,8 @@ class Text:
     title: str | None
     sources: tuple[str, ...]
     reviewed: dt.date
+    # `reply_when_redacting`, when given, replaces `reply` while the bot deletes Twilio's
+    # copy of messages (HELPLINE_REDACT_MINUTES): the privacy reply says what is true.
 
 
 class Example(NamedTuple):
@@ -137,10 +149,12 @@ class Content:
     examples: tuple[Example, ...] = ()  # what the model learns from
     heldback: tuple[Example, ...] = ()  # what measures it: never trained on
     thresholds: Thresholds = Thresholds()
+    settings: Mapping[str, str] = field(default_factory=dict)  # {org_name}, {retention_days}
 
     @property
     def values(self) -> dict[str, str]:
-        return {name: fact.value for name, fact in self.facts.items()}
+        """What a text may name in braces: the settings, then the facts."""
+        return {**self.settings, **{name: fact.value for name, fact in self.facts.items()}}
 
 
 class _Problems(list):
@@ -207,6 +221,12 @@ def _load_texts(path: Path, values: Mapping[str, str], menu_intents: set[str],
         if not isinstance(raw, dict) or not str(raw.get("reply") or "").strip():
             problems.add(name, key, "reply is missing")
             continue
+        if raw.get("reply_when_redacting") is not None:
+            # Both versions are checked; the one that is true as configured is served.
+            _fill(str(raw["reply_when_redacting"]), values, name,
+                  f"{key}.reply_when_redacting", problems)
+            if values.get("redact_minutes"):
+                raw = {**raw, "reply": raw["reply_when_redacting"]}
         try:
             unknown = placeholders(raw["reply"]) - set(values)
             reply = raw["reply"].strip().format_map(values)
@@ -233,6 +253,25 @@ def _load_texts(path: Path, values: Mapping[str, str], menu_intents: set[str],
     for intent in set(raw_intents) - set(CONTENT_INTENTS):
         problems.add(name, f"intents.{intent}", "not an intent with reviewed content")
     return service, texts
+
+
+def _fill(template: str, values: Mapping[str, str], file: str, key: str,
+          problems: _Problems) -> str | None:
+    """A text with its {placeholders} filled, checked against the segment budget."""
+    try:
+        unknown = placeholders(template) - set(values)
+    except ValueError as err:
+        problems.add(file, key, f"braces are not a placeholder: {err}")
+        return None
+    if unknown:
+        problems.add(file, key, f"unknown fact(s) {sorted(unknown)}")
+        return None
+    text = template.strip().format_map(values)
+    segs = sms.segments(text)
+    if segs.count > sms.MAX_SEGMENTS:
+        problems.add(file, key, f"{segs.count} SMS segments ({segs.units} {segs.encoding} "
+                     f"units); the limit is {sms.MAX_SEGMENTS}")
+    return text
 
 
 def spoken_number(value: str) -> str:
@@ -472,4 +511,5 @@ def load(directory: str | Path, settings: Mapping[str, object] | None = None) ->
     if problems:
         raise ContentError(list(problems))
     return Content(directory, MappingProxyType(facts), MappingProxyType(menu),
-                   MappingProxyType(locales), tuple(examples), tuple(heldback), thresholds)
+                   MappingProxyType(locales), tuple(examples), tuple(heldback), thresholds,
+                   MappingProxyType({k: str(v) for k, v in (settings or {}).items()}))

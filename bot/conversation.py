@@ -18,8 +18,9 @@ from pathlib import Path
 from babel import Locale
 
 from . import i18n, sms
-from .content import COMMAND_INTENTS, CONTENT_INTENTS, Content
-from .intents import Match, Matcher
+from .content import COMMAND_INTENTS, CONTENT_INTENTS, OPT_IN_IF_OPTED_OUT, Content
+from .intents import Match, Matcher, normalise
+from .rules import HELP_RULE
 
 
 # State, Reply and Match are NamedTuples, not frozen dataclasses: as immutable, and made
@@ -55,6 +56,9 @@ CHANNELS: Mapping[str, Channel] = {
 }
 # A word in a reply that a rule reads as one of COMMAND_INTENTS ("Text MENU", "Envíe
 # BORRAR") is a command the reader may send back, and is what WhatsApp shows bold.
+# Twilio's Advanced Opt-Out names the keyword it acted on (OptOutType): authoritative.
+OPT_OUT_TYPES: Mapping[str, str] = {"STOP": "stop", "START": "start", "HELP": "menu"}
+CARRIER_MAX_CHARS = 24  # longer than any carrier word with spaces and punctuation
 # An upper-case word of 3 letters or more, not part of "1-855-HELP-MY-FAMILY".
 _CAPS = re.compile(r"(?<![\w-])([A-ZÁÉÍÓÚÜÑ]{3,})(?![\w-])")
 
@@ -75,8 +79,12 @@ class Helpline:
     """Content, matcher and catalogs, loaded once; `respond` is pure."""
 
     def __init__(self, content: Content, locales_dir: Path, default_locale: str = "en",
-                 encoding: str = "auto", model_cache: Path | None = None):
+                 encoding: str = "auto", model_cache: Path | None = None,
+                 confirm_stop: bool = False):
         self.content = content
+        # The carrier (or Twilio's Advanced Opt-Out) confirms STOP itself, unless the
+        # number does not use Twilio's opt-out handling (HELPLINE_CONFIRM_STOP).
+        self.confirm_stop = confirm_stop
         self.matcher = Matcher(content, model_cache)
         self.codes = tuple(content.locales)
         self.default = i18n.negotiate([default_locale], self.codes) or self.codes[0]
@@ -97,13 +105,23 @@ class Helpline:
             for name, channel in CHANNELS.items()}
 
     # -- the one entry point -------------------------------------------------------------
-    def respond(self, text: str, state: State | None = None, channel: str = "sms") -> Reply:
+    def respond(self, text: str, state: State | None = None, channel: str = "sms",
+                opt_out_type: str | None = None) -> Reply:
         """The reply to one message; `channel` ("sms", "whatsapp", "web") only changes
-        how the text is shown, never what it says."""
+        how the text is shown, never what it says. `opt_out_type` is Twilio's OptOutType
+        (STOP, START, HELP): when given it decides, whatever the words."""
         if channel not in CHANNELS:
             raise ValueError(f"unknown channel {channel!r}; one of {sorted(CHANNELS)}")
         state = state or State()
-        match = self.matcher.match(text)
+        carrier = OPT_OUT_TYPES.get((opt_out_type or "").strip().upper())
+        if not carrier and state.opted_out and len(text) <= CARRIER_MAX_CHARS and \
+                " ".join(normalise(text)) in OPT_IN_IF_OPTED_OUT:
+            carrier = "start"  # YES from an opted-out sender opts back in (Twilio does)
+        if carrier:
+            rule = HELP_RULE if carrier == "menu" else "carrier word"
+            match = Match(carrier, None, rule=rule)
+        else:
+            match = self.matcher.match(text)
         if state.opted_out and match.intent != "start":
             # Nothing is sent until START; FORGET still deletes the record, silently.
             kept = None if match.intent == "forget" else state
@@ -123,6 +141,8 @@ class Helpline:
         turn = _Turn(match, locale, state, self.catalogs[locale].gettext, keep)
         handler = HANDLERS.get(match.intent, _reviewed)
         reply = handler(self, turn)
+        if opt_out_type and reply.intent == "stop":
+            reply = reply._replace(text=None)  # Twilio's Advanced Opt-Out has confirmed it
         if reply.text is not None:
             reply = Reply(self.formats[channel](reply.text), reply.intent, reply.locale,
                           reply.state)
@@ -163,6 +183,20 @@ class Helpline:
         lines.append(_("Text STOP to stop. Msg & data rates may apply."))
         return "\n".join(lines)
 
+    def help_text(self, locale: str) -> str:
+        """The HELP reply carriers ask for: who runs the line and how to reach them, how
+        often we text, that rates may apply, how to stop; and the hotline."""
+        return self.fill(self.catalogs[locale].gettext(
+            "{org_name}: Know Your Rights info. Support: {support_contact}. We reply only "
+            "when you text (msg frequency varies). Msg & data rates may apply. Text MENU "
+            "for topics, STOP to stop. Urgent? Call {hotline}."))
+
+    def stop_text(self, locale: str) -> str:
+        """The one opt-out confirmation, sent only under HELPLINE_CONFIRM_STOP."""
+        return self.fill(self.catalogs[locale].gettext(
+            "{org_name}: you are unsubscribed and will get no more messages. Text START "
+            "to get replies again. Urgent? Call {hotline}."))
+
     def switch_lines(self, exclude: str | None = None) -> list[str]:
         """'Español: escriba ESPAÑOL', each in its own language, from CLDR names."""
         out = []
@@ -193,6 +227,8 @@ class Helpline:
                 reply = HANDLERS[intent](self, _Turn(match, code, State(code),
                                                      self.catalogs[code].gettext))
                 out.append((name, code, reply.text or ""))
+            out.append(("help", code, self.help_text(code)))
+            out.append(("stop", code, self.stop_text(code)))
             out.append(("error", code, self.error_text(code)))
         return out
 
@@ -204,8 +240,9 @@ def _reviewed(bot: Helpline, t: _Turn) -> Reply:
 
 
 def _menu(bot: Helpline, t: _Turn) -> Reply:
-    return Reply(bot.menu(t.locale), t.match.intent, t.locale,
-                 State(t.keep, t.state.opted_out))
+    # HELP or INFO as the whole message: counted as the menu, answered as carriers ask.
+    text = bot.help_text(t.locale) if t.match.rule == HELP_RULE else bot.menu(t.locale)
+    return Reply(text, t.match.intent, t.locale, State(t.keep, t.state.opted_out))
 
 
 def _unknown(bot: Helpline, t: _Turn) -> Reply:
@@ -226,12 +263,16 @@ def _language(bot: Helpline, t: _Turn) -> Reply:
 
 
 def _stop(bot: Helpline, t: _Turn) -> Reply:
-    # The carrier confirms the opt-out itself; we send nothing, now or later.
-    return Reply(None, "stop", t.locale, State(t.state.locale, True))
+    # The carrier (or Twilio) confirms the opt-out itself, so we send nothing, now or
+    # later; a number without Twilio's opt-out handling gets our one confirmation. (An
+    # opted-out sender's STOP never reaches here: nothing is sent to them but for START.)
+    text = bot.stop_text(t.locale) if bot.confirm_stop else None
+    return Reply(text, "stop", t.locale, State(t.state.locale, True))
 
 
 def _start(bot: Helpline, t: _Turn) -> Reply:
-    return Reply(bot.menu(t.locale), "start", t.locale, State(t.keep, False))
+    # The opt-in confirmation: the HELP reply (organisation, rates, how to stop).
+    return Reply(bot.help_text(t.locale), "start", t.locale, State(t.keep, False))
 
 
 def _forget(bot: Helpline, t: _Turn) -> Reply:

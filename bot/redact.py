@@ -10,12 +10,15 @@ messages in a final state and older than a few minutes are touched.
 from __future__ import annotations
 
 import datetime
+import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
+log = logging.getLogger(__name__)
 # Statuses after which Twilio lets a message be deleted.
 COMPLETE = frozenset({"delivered", "undelivered", "failed", "received", "read", "canceled",
                       "sent"})
@@ -54,6 +57,13 @@ def numbers_from(env: Mapping[str, str]) -> list[str]:
     return numbers
 
 
+def http_status(err: Exception) -> int | None:
+    """The HTTP status of a twilio error: on the error, or on the response a failed page
+    fetch carries ("Unable to fetch page", response)."""
+    response = err.args[1] if len(err.args) > 1 else None
+    return getattr(err, "status", None) or getattr(response, "status_code", None)
+
+
 def redact_messages(env: Mapping[str, str], min_age_seconds: int, *, dry_run: bool = False,
                     now: datetime.datetime | None = None) -> Redacted:
     numbers = numbers_from(env)
@@ -67,8 +77,7 @@ def redact_messages(env: Mapping[str, str], min_age_seconds: int, *, dry_run: bo
                 for message in client.messages.stream(date_sent_before=cutoff, **where):
                     found[message.sid] = message
     except (TwilioException, OSError) as err:
-        response = err.args[1] if len(err.args) > 1 else None  # "Unable to fetch page"
-        status = getattr(err, "status", None) or getattr(response, "status_code", None)
+        status = http_status(err)
         raise RedactError(f"Twilio refused to list messages ({type(err).__name__}"
                           f"{f', HTTP {status}' if status else ''}). Check "
                           "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.") from None
@@ -88,3 +97,53 @@ def redact_messages(env: Mapping[str, str], min_age_seconds: int, *, dry_run: bo
             except (TwilioRestException, OSError):
                 done.failed += 1
     return done
+
+
+def env_from(config: Mapping[str, object]) -> dict[str, str]:
+    """The app's settings in the names `redact_messages` reads."""
+    names = {"TWILIO_ACCOUNT_SID": "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN":
+             "TWILIO_AUTH_TOKEN", "TWILIO_NUMBERS": "HELPLINE_TWILIO_NUMBERS",
+             "TWILIO_API_URL": "HELPLINE_TWILIO_API_URL"}
+    return {env: str(config[name]) for name, env in names.items() if config.get(name)}
+
+
+class Schedule:
+    """`helpline serve` with HELPLINE_REDACT_MINUTES: a thread in the server's master
+    process deleting the helpline's messages older than that, every `every` seconds.
+    A failed pass is logged (counts and the error's type, never a number or a word) and
+    the next one tries again; it never stops the server."""
+
+    def __init__(self, env: Mapping[str, str], minutes: int, every: float = 60.0):
+        self.env, self.minutes, self.every = dict(env), minutes, every
+        self.stopped = threading.Event()
+        self.passes = 0
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, object]) -> Schedule:
+        return cls(env_from(config), int(str(config["REDACT_MINUTES"])),
+                   float(str(config.get("REDACT_EVERY_SECONDS") or 60)))
+
+    def run_once(self) -> Redacted | None:
+        try:
+            done = redact_messages(self.env, self.minutes * 60)
+        except RedactError as err:
+            log.error("redact: %s", err)
+            return None
+        except Exception as err:  # noqa: BLE001 - the server must keep serving
+            log.error("redact pass failed: %s", type(err).__name__)
+            return None
+        finally:
+            self.passes += 1
+        log.info("redact: deleted %d, %d not yet complete, %d newer, %d refused",
+                 done.deleted, done.pending, done.recent, done.failed)
+        return done
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            self.run_once()
+            self.stopped.wait(self.every)
+
+    def start(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run, name="helpline-redact", daemon=True)
+        thread.start()
+        return thread

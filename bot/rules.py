@@ -1,7 +1,8 @@
 """Step 3 of understanding: the exact rules, only where exactness is the point.
 
-- carrier words (STOP, STOPALL, UNSUBSCRIBE ... START, UNSTOP): a whole message of them
-  acts, as carriers and Twilio act on it, and nothing learnt may overrule that;
+- carrier words (STOP, STOPALL, UNSUBSCRIBE, REVOKE, "opt out" ... START, UNSTOP; HELP
+  and INFO): a whole message of them acts, as carriers and Twilio act on it, and
+  nothing learnt may overrule that;
 - menu digits ("4", "opción 4", "cuatro"), and numbers that are none ("99");
 - the command words the replies tell people to send (MENU, FORGET, BORRAR);
 - language names ("español", "in English please") and negated ones ("no hablo
@@ -19,8 +20,11 @@ from typing import NamedTuple
 
 from babel import Locale
 
-from .content import CARRIER_WORDS, Content
+from .content import CARRIER_WORDS, HELP_WORDS, Content
 from .text import normalise
+
+
+HELP_RULE = "carrier help word"  # HELP, INFO: the menu, answered with the HELP reply
 
 
 class Ruled(NamedTuple):
@@ -66,9 +70,10 @@ class Rules:
         for form in (whole, "".join(words)):  # "opt out", "stop all" as one word
             if form in CARRIER_WORDS:
                 return Ruled(CARRIER_WORDS[form], "carrier word")
-        if words and words[0] in CARRIER_WORDS and all(
-                w in CARRIER_WORDS for w in words) :
+        if words[0] in CARRIER_WORDS and all(w in CARRIER_WORDS for w in words):
             return Ruled(CARRIER_WORDS[words[0]], "carrier words")  # STOP STOP STOP
+        if whole in HELP_WORDS:
+            return Ruled("menu", HELP_RULE)
         digit = self.menu_digit(words)
         if digit:
             return Ruled(self.menu[digit], "menu digit")

@@ -15,13 +15,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from babel import Locale
-from flask import Blueprint, Flask, Response, abort, current_app, request, url_for
+from flask import Blueprint, Flask, Response, current_app, request, url_for
 from twilio.twiml.voice_response import Gather, VoiceResponse
 from werkzeug.exceptions import InternalServerError
 
 from .content import spoken_number
 from .conversation import Helpline
-from .webhooks import is_signed
+from .webhooks import is_signed, refused
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 log = logging.getLogger(__name__)
@@ -60,15 +60,19 @@ def e164(number: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["helpline_voice"] = Line.of(app.extensions["helpline"])
+    refresh(app)
     app.register_blueprint(bp)
+
+
+def refresh(app: Flask) -> None:
+    """What callers hear, from the engine's content (again after a content reload)."""
+    app.extensions["helpline_voice"] = Line.of(app.extensions["helpline"])
 
 
 @bp.before_request
 def _signed_only() -> None:
     if not is_signed():
-        log.warning("refused an unsigned or wrongly signed voice request (403)")
-        abort(403)
+        refused("voice")
 
 
 def _twiml(response: VoiceResponse) -> Response:

@@ -52,6 +52,8 @@ PAGE: Mapping[str, str] = {
                    "({hotline})."),
     "failed": N_("Sorry, something went wrong. For help now, call {hotline_name} "
                  "({hotline})."),
+    "privacy": N_("Privacy"),
+    "terms": N_("Terms of use"),
 }
 SILENT = N_("You will get no more replies here. Send START to begin again.")
 LIMITED = N_("Too many messages in a short time. Please wait a minute, or call "
@@ -78,6 +80,11 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_SECURE=not (app.config["DEV"] or app.testing),
     )
     app.register_blueprint(bp)
+
+
+def refresh(app: Flask) -> None:
+    """After a content reload: the page's words from the new engine."""
+    app.extensions["helpline_web"] = _page_words(app.extensions["helpline"])
 
 
 @bp.after_request

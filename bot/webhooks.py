@@ -70,14 +70,24 @@ def is_signed() -> bool:
     return validator.validate(url, request.form, signature, algorithm)  # port variants
 
 
+def refused(what: str) -> None:
+    """403, logging the URL the signature was checked against (never the parameters,
+    nor the query string, which a caller chooses), so an operator sees a mismatch with
+    the URL in the Twilio console."""
+    url = signed_url()
+    shown = url.split("?", 1)[0] + (" (+ query string)" if "?" in url else "")
+    log.warning("refused an unsigned or wrongly signed %s request (403); signature checked "
+                "against %s", what, shown)
+    abort(403)
+
+
 @bp.post("/sms")
 def sms() -> Response:
     """SMS and WhatsApp. Order matters: a retry of an answered message is dropped first;
     state changes (STOP above all) always apply; a reply goes out only within limits."""
     started = time.perf_counter()
     if not is_signed():
-        log.warning("refused an unsigned or wrongly signed request (403)")
-        abort(403)
+        refused("sms")
     sender = request.form.get("From", "").strip()
     if not sender:
         abort(400, "missing From")
@@ -96,7 +106,8 @@ def sms() -> Response:
             key = pseudonym(current_app.config["SECRET_KEY"].encode(), sender)
             state = store.get(key)
             locale = state.locale if state else None
-            reply = bot.respond(request.form.get("Body", "")[:MAX_CHARS], state, channel)
+            reply = bot.respond(request.form.get("Body", "")[:MAX_CHARS], state, channel,
+                                request.form.get("OptOutType"))
             if reply.state is None:
                 store.delete(key)
             else:

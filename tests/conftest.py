@@ -38,11 +38,13 @@ LOCALES_DIR = ROOT / "locales"
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 TOKEN = "test-token"
-SECRET = "test-secret"
+SECRET = "test-secret-of-thirty-two-bytes!"  # the shortest key production accepts
+ORG = {"ORG_NAME": "Chicago Rapid Response Network", "SUPPORT_CONTACT": "help@crrn.example.org"}
 SENDER = "+13125550100"
 TWILIO_NUMBER = "+13125550199"
 LOCAL_URL = "http://localhost/sms"
-SETTINGS = content_settings(DEFAULTS)  # values replies may quote, e.g. {retention_days}
+SETTINGS = content_settings({**DEFAULTS, "ORG_NAME": "Chicago Rapid Response Network",
+                             "SUPPORT_CONTACT": "help@crrn.example.org"})  # {retention_days}
 
 
 def fact(name: str) -> str:
@@ -149,7 +151,7 @@ LIMITS = {name: DEFAULTS[name] for name in UNLIMITED}
 @pytest.fixture
 def settings(db_path: Path) -> dict[str, object]:
     return {"TESTING": True, "SECRET_KEY": SECRET, "TWILIO_AUTH_TOKEN": TOKEN,
-            "DATABASE": str(db_path), **UNLIMITED}
+            "PUBLIC_URL": "http://localhost", "DATABASE": str(db_path), **ORG, **UNLIMITED}
 
 
 @pytest.fixture

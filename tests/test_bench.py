@@ -5,6 +5,7 @@ Otherwise the bench could silently measure 403s, duplicates or rate-limited repl
 from __future__ import annotations
 
 import statistics
+import subprocess
 import xml.etree.ElementTree as ET
 from urllib.parse import parse_qsl
 
@@ -100,3 +101,12 @@ def test_cost_totals_add_up_and_gsm7_sends_only_gsm7():
 def test_gsm7_mode_replaces_like_twilio_smart_encoding(text, expected):
     assert sms.to_gsm7(text) == expected
     assert sms.is_gsm7(expected)
+
+
+def test_bench_writes_outside_the_checkout_unless_recording():
+    from bench import HERE, output_path
+
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(output_path(False))],
+                             cwd=HERE.parent).returncode == 0
+    assert ignored  # git does not see it: `make bench` leaves `git status` clean
+    assert output_path(True) == HERE / "results.json"

@@ -13,7 +13,14 @@ import pytest
 
 from bot import sms
 from bot.cli import main
-from conftest import ROOT, broken_copy, free_port, wait_for_port
+from conftest import ORG, ROOT, broken_copy, free_port, wait_for_port
+
+
+@pytest.fixture(autouse=True)
+def _org(monkeypatch):
+    """The organisation the `engine` fixture names (the HELP reply quotes it)."""
+    for name, value in ORG.items():
+        monkeypatch.setenv(f"HELPLINE_{name}", value)
 
 
 def test_classify_writes_one_json_line_per_message(runner):

@@ -231,7 +231,8 @@ def test_stop_start_cycle_in_the_engine(engine):
     quiet = engine.respond("necesito un abogado", stop.state)
     assert quiet.text is None and quiet.state.opted_out
     start = engine.respond("START", quiet.state)
-    assert (start.intent, start.text, start.state) == ("start", engine.menu("es"), State("es"))
+    assert (start.intent, start.text, start.state) == ("start", engine.help_text("es"),
+                                                        State("es"))
 
 
 def test_forget_asks_to_forget_the_sender(engine):

@@ -16,7 +16,7 @@ from bot import create_app
 from bot.content import INTENTS
 from bot.conversation import State
 from bot.intents import normalise
-from conftest import SECRET, TOKEN, UNLIMITED, sign
+from conftest import ORG, SECRET, TOKEN, UNLIMITED, sign
 
 KNOWN = set(INTENTS)
 # Any Unicode, plus the shapes texts really take: words of the keyword lists, digits,
@@ -63,6 +63,7 @@ def test_respond_always_gives_a_known_intent_and_a_reply_or_deliberate_silence(
 def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     folder = tmp_path_factory.mktemp("fuzz")
     app = create_app({"TESTING": True, "SECRET_KEY": SECRET, "TWILIO_AUTH_TOKEN": TOKEN,
+                      "PUBLIC_URL": "http://localhost", **ORG,
                       "DATABASE": str(folder / "fuzz.sqlite3"), **UNLIMITED})
     yield app
     app.extensions["helpline_store"].close()

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from bot.store import open_store
-from conftest import SECRET, TOKEN, free_port, sign, twilio_fields, wait_for_port
+from conftest import ORG, SECRET, TOKEN, free_port, sign, twilio_fields, wait_for_port
 
 HELPLINE = str(Path(sys.executable).with_name("helpline"))
 DISTINCT = ["hola", "1", "2", "3", "4", "5", "6", "7", "8", "9", "what are my rights",
@@ -33,6 +33,8 @@ class Instance:
                if not k.startswith(("HELPLINE_", "TWILIO_"))}
         env.update(HELPLINE_SECRET_KEY=SECRET, TWILIO_AUTH_TOKEN=TOKEN,
                    HELPLINE_PUBLIC_URL=self.url, HELPLINE_STORE_URL=store_url,
+                   HELPLINE_ORG_NAME=ORG["ORG_NAME"],
+                   HELPLINE_SUPPORT_CONTACT=ORG["SUPPORT_CONTACT"],
                    HELPLINE_INSTANCE_PATH=str(tmp_path / f"instance-{self.port}"))
         self.process = subprocess.Popen(
             [HELPLINE, "serve", "--host", "127.0.0.1", "--port", str(self.port),

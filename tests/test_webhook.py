@@ -88,6 +88,8 @@ def test_public_url_from_the_environment(monkeypatch, db_path):
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
     monkeypatch.setenv("HELPLINE_DATABASE", str(db_path))
     monkeypatch.setenv("HELPLINE_PUBLIC_URL", PUBLIC)
+    monkeypatch.setenv("HELPLINE_ORG_NAME", "Chicago Rapid Response Network")
+    monkeypatch.setenv("HELPLINE_SUPPORT_CONTACT", "help@crrn.example.org")
     app = create_app()
     try:
         phone = Phone(app.test_client(), url=PUBLIC + "/sms")

@@ -1,0 +1,164 @@
+"""`GET /privacy` and `GET /terms`: the pages carriers ask for at registration, in every
+locale, built from the settings and the content at start-up so they cannot drift from what
+the bot does (change HELPLINE_RETENTION_DAYS and the page says so)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from babel import Locale
+from flask import Blueprint, Flask, current_app, render_template, request
+
+from .content import CARRIER_WORDS, HELP_WORDS, OPT_IN_IF_OPTED_OUT
+from .conversation import Helpline
+
+bp = Blueprint("pages", __name__)
+
+
+def N_(msgid: str) -> str:
+    """Marks page text for `make extract`; translated per locale when the page is built."""
+    return msgid
+
+
+# (heading, paragraphs); a paragraph given as a pair is (without, with) Twilio deletion.
+PRIVACY: tuple[tuple[str, tuple[str | tuple[str, str], ...]], ...] = (
+    (N_("Who runs this service"), (
+        N_("{org_name} runs {service}. To reach us: {support_contact}."),
+        N_("We are not ICE, the police or any part of the government."))),
+    (N_("What we keep"), (
+        N_("For each phone number that texts us we keep only a scrambled code made from "
+           "the number with a secret key (not the number itself), the language of the "
+           "conversation, whether you opted out, and the day of your last message."),
+        N_("This is deleted {retention_days} days after your last message, or at once "
+           "when you text {forget}."),
+        N_("We also count messages per day, topic and language, with no phone number, for "
+           "{stats_days} days, to know how the service is used."))),
+    (N_("What we never keep"), (
+        N_("We never keep the words of your messages or your phone number, and our logs "
+           "never contain them. We do not sell or share anything about you."),
+        N_("On the web page, the language and opt-out are kept only in a cookie in your "
+           "browser. \"Leave quickly\" deletes it."))),
+    (N_("What Twilio and your phone company keep"), (
+        (N_("Texts reach us through Twilio, a messaging company. Twilio keeps a record of "
+            "each message (the phone numbers and the words) until it is deleted. This "
+            "service does not delete Twilio's records at present."),
+         N_("Texts reach us through Twilio, a messaging company. Twilio keeps a record of "
+            "each message (the phone numbers and the words); we have each one deleted "
+            "about {redact_minutes} minutes after it is sent or received.")),
+        N_("Your phone company keeps its own records of your texts, which we cannot "
+           "delete. Texts are not private: do not send your immigration status, A-number "
+           "or criminal history."))),
+    (N_("How to stop"), (
+        N_("Text {stop_words} to get no more messages. Text {start_words} to get replies "
+           "again, and {help_words} for help."),)),
+    (N_("Information, not legal advice"), (
+        N_("This service gives general information about your rights, not legal advice, "
+           "and it does not make us your lawyer. For advice on your case, talk to an "
+           "immigration lawyer or a DOJ-accredited representative. Beware of notarios."),)),
+)
+
+TERMS: tuple[tuple[str, tuple[str | tuple[str, str], ...]], ...] = (
+    (N_("The service"), (
+        N_("{service} is a text-message service run by {org_name}. Text a question about "
+           "your rights and we reply with reviewed information, or with the hotline, "
+           "{hotline_name} ({hotline}), to talk to a person."),
+        N_("You start the conversation: we reply only when you text us, at most once "
+           "per message, so message frequency varies. We do not charge for it; message and "
+           "data rates from your phone company may apply."))),
+    (N_("Information, not legal advice"), (
+        N_("The replies are general information, reviewed by our team (last review: "
+           "{reviewed}). They are not legal advice and do not make us your lawyer. Laws "
+           "change; for advice on your case, talk to an immigration lawyer or a "
+           "DOJ-accredited representative."),)),
+    (N_("Stopping and help"), (
+        N_("Text {stop_words} to get no more messages. Text {start_words} to get replies "
+           "again, and {help_words} for help."),
+        N_("Support: {support_contact}."))),
+    (N_("Delivery"), (
+        N_("Carriers are not liable for delayed or undelivered messages. If a reply does "
+           "not arrive and you need help, call {hotline_name} ({hotline})."),)),
+    (N_("Privacy"), (
+        N_("What we keep and for how long is on the privacy page."),)),
+)
+TITLES = {"privacy": N_("Privacy"), "terms": N_("Terms of use")}
+OTHER = {"privacy": ("terms", N_("Terms of use")), "terms": ("privacy", N_("Privacy"))}
+FORGET_WORD = {"en": "FORGET", "es": "BORRAR"}  # what the forget reply itself asks for
+
+
+def init_app(app: Flask) -> None:
+    refresh(app)
+    app.register_blueprint(bp)
+
+
+def refresh(app: Flask) -> None:
+    """Build both pages in every locale (again after a content reload)."""
+    bot: Helpline = app.extensions["helpline"]
+    app.extensions["helpline_pages"] = {
+        name: {code: build(bot, code, sections, app.config) for code in bot.codes}
+        for name, sections in (("privacy", PRIVACY), ("terms", TERMS))}
+
+
+def _words(intent: str, extra: frozenset[str] = frozenset()) -> list[str]:
+    """The carrier words in the table's order (STOP first), then any extra."""
+    return [w.upper() for w, i in CARRIER_WORDS.items() if i == intent] + sorted(
+        w.upper() for w in extra)
+
+
+def values(bot: Helpline, code: str, config: Mapping[str, object]) -> dict[str, str]:
+    _ = bot.catalogs[code].gettext
+    texts = bot.content.locales[code].texts.values()
+    return {**bot.facts, "service": bot.content.locales[code].service,
+            "stats_days": str(config["STATS_DAYS"]),
+            "forget": FORGET_WORD.get(code, "FORGET"),
+            "stop_words": ", ".join(_words("stop")),
+            "start_words": ", ".join(_words("start", OPT_IN_IF_OPTED_OUT)),
+            "help_words": _(" or ").join(sorted(w.upper() for w in HELP_WORDS)),
+            "reviewed": max(t.reviewed for t in texts).isoformat()}
+
+
+def build(bot: Helpline, code: str, sections: tuple, config: Mapping[str, object]
+          ) -> list[tuple[str, list[str]]]:
+    """The page's sections in one locale, every placeholder filled."""
+    _ = bot.catalogs[code].gettext
+    redacting = bool(config.get("REDACT_MINUTES"))
+    filled = values(bot, code, config)
+    out = []
+    for heading, paragraphs in sections:
+        texts = [_(p[1] if redacting else p[0]) if isinstance(p, tuple) else _(p)
+                 for p in paragraphs]
+        out.append((_(heading), [t.format(**filled) for t in texts]))
+    return out
+
+
+@bp.after_request
+def _headers(response):  # type: ignore[no-untyped-def]
+    from .web import SECURITY_HEADERS
+
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+@bp.get("/privacy")
+def privacy() -> str:
+    return _page("privacy")
+
+
+@bp.get("/terms")
+def terms() -> str:
+    return _page("terms")
+
+
+def _page(name: str) -> str:
+    from .web import _page_locale
+
+    code = _page_locale()
+    bot: Helpline = current_app.extensions["helpline"]
+    _ = bot.catalogs[code].gettext
+    other, label = OTHER[name]
+    return render_template(
+        "page.html", lang=code, dir=Locale.parse(code).text_direction,
+        title=_(TITLES[name]), service=bot.content.locales[code].service,
+        sections=current_app.extensions["helpline_pages"][name][code],
+        other=other, other_label=_(label), back=_("Back to the chat"),
+        languages=[(c, Locale.parse(c).get_display_name(c), c == code) for c in bot.codes],
+        endpoint=request.endpoint)
