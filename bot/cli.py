@@ -230,8 +230,9 @@ def classify(explain: bool) -> None:
 
 @main.command()
 @click.option("--folds", default=5, show_default=True, help="Cross-validation folds (0: none).")
-@click.option("--tune", is_flag=True, help="Choose the decision thresholds on the held-back "
-              "examples and print them for content/understanding.yaml.")
+@click.option("--tune", is_flag=True, help="Choose the decision thresholds on the examples "
+              "(out of fold) and the held-back texts, and print them for "
+              "content/understanding.yaml.")
 @click.option("--misses", is_flag=True, help="Also list the held-back texts answered wrongly.")
 @click.option("--fit", "fit_only", is_flag=True, help="Only fit (or read the cached model) and "
               "say so in one line: what `make run` does first.")
@@ -255,9 +256,10 @@ def model(folds: int, tune: bool, misses: bool, fit_only: bool) -> None:
                f"{len(matcher.model.index)} features)")
     if fit_only:
         return
+    scored: list[measure.Scored] = []
     if folds > 1:
         click.echo(f"\ncross-validated, {folds} folds:")
-        for line in measure.cross_validate(matcher, content.examples, folds).lines():
+        for line in measure.cross_validate(matcher, content.examples, folds, scored).lines():
             click.echo("  " + line)
     held = measure.score(matcher, content.heldback)
     click.echo("\nheld back (never trained on):")
@@ -269,13 +271,12 @@ def model(folds: int, tune: bool, misses: bool, fit_only: bool) -> None:
     th = content.thresholds
     click.echo(f"\nthresholds (understanding.yaml): urgent {th.urgent}, unknown {th.unknown}")
     if tune:
-        rows = [(matcher.probabilities(matcher.words(ex.text)), ex.intents)
-                for ex in content.heldback if matcher.rules.decide(
-                    matcher.words(ex.text), None) is None]
+        rows = scored + measure.probabilities(matcher, content.heldback)
         best, cost = choose(rows, th)
-        click.echo(f"chosen on {len(rows)} held-back texts the rules do not decide (cost "
-                   f"{cost:g}; a missed urgent text costs 5): urgent: {best.urgent}, "
-                   f"unknown: {best.unknown}")
+        click.echo(f"chosen on {len(rows)} texts no rule decides (the examples out of fold, "
+                   f"and the held-back ones; cost {cost:g}, a missed urgent text costs 5, "
+                   f"an urgent answer to a calm one 1): urgent: {best.urgent}, unknown: "
+                   f"{best.unknown}")
 
 
 @main.command()

@@ -101,9 +101,15 @@ def with_examples(matcher: Matcher, examples: Sequence[Example]) -> Matcher:
     return other
 
 
-def cross_validate(matcher: Matcher, examples: Sequence[Example], folds: int = 5) -> Report:
+Scored = tuple[dict[str, float], Sequence[str]]  # a model's probabilities, the labels
+
+
+def cross_validate(matcher: Matcher, examples: Sequence[Example], folds: int = 5,
+                   scored: list[Scored] | None = None) -> Report:
     """Each example measured by a model fitted without it: every `folds`-th example
-    (after sorting by intent, so each fold holds every intent) is held out in turn."""
+    (after sorting by intent, so each fold holds every intent) is held out in turn.
+    `scored` collects the out-of-fold probabilities of the texts no rule decides (what
+    `helpline model --tune` chooses the thresholds on)."""
     ordered = sorted(examples, key=lambda ex: (ex.intents[0], ex.text))
     report = Report()
     for k in range(folds):
@@ -113,4 +119,15 @@ def cross_validate(matcher: Matcher, examples: Sequence[Example], folds: int = 5
         for ex in test:
             match = fold.match(ex.text)
             report.add(ex, match.intent, match.locale, matcher.thresholds.urgent_intents)
+            if scored is not None and match.rule is None:
+                scored.append((fold.probabilities(fold.words(ex.text)), ex.intents))
     return report
+
+
+def probabilities(matcher: Matcher, examples: Iterable[Example]) -> list[Scored]:
+    """The model's probabilities for the texts no rule decides."""
+    out = []
+    for ex in examples:
+        if matcher.match(ex.text).rule is None:
+            out.append((matcher.probabilities(matcher.words(ex.text)), ex.intents))
+    return out
