@@ -113,20 +113,23 @@ class Rules:
         return None
 
     def named_language(self, words: list[str], written: str | None) -> tuple[str, bool] | None:
-        """The language a message names, and whether it is negated ("no hablo inglés"
-        asks for the language it is written in, `written`)."""
+        """The language a message asks for, and whether by negation ("no hablo inglés"
+        asks for the language it is written in, `written`). Of several names the last
+        one counts: "my Spanish is not good, answer me in English"."""
+        found: tuple[str, bool] | None = None
         for i, word in enumerate(words):
             for name, code in self.names_by_first.get(word, ()):
                 if tuple(words[i:i + len(name)]) != name:
                     continue
                 if self.negations.isdisjoint(words[max(0, i - 3):i]):
-                    return code, False
-                if written and written != code:
-                    return written, True
-                other = sorted(set(self.names.values()) - {code})
-                if len(other) == 1:
-                    return other[0], True
-        return None
+                    found = (code, False)
+                elif written and written != code:
+                    found = (written, True)
+                else:
+                    other = sorted(set(self.names.values()) - {code})
+                    if len(other) == 1:
+                        found = (other[0], True)
+        return found
 
     def _language_request(self, words: list[str], written: str | None) -> Ruled | None:
         """A message that is a language's name and filler ("español por favor", "no
