@@ -303,3 +303,17 @@ def test_a_key_given_twice_is_refused_naming_the_file(tmp_path):
     with pytest.raises(ContentError) as err:
         load_content(content, SETTINGS)
     assert str(path) in str(err.value) and "twice" in str(err.value)
+
+
+def test_every_set_says_where_it_went_and_how_it_scored_first():
+    """content/sets.yaml is the record of first-sight figures: each set names where its
+    texts went, and a set with figures gives all four of them."""
+    sets = read("sets.yaml")["sets"]
+    assert len(sets) >= 10
+    for entry in sets:
+        assert entry["where"].split()[0] in {"examples.yaml", "heldback.yaml",
+                                             "tests/data/dev.jsonl"} or "together" in \
+            entry["name"], entry
+        for figures in (entry.get("first_sight") or {}).values():
+            assert set(figures) == {"intent", "urgent", "false_alarms", "locale"}, entry
+            assert all(str(v).endswith("%") for v in figures.values()), entry
