@@ -136,27 +136,34 @@ class FakeTwilio:
             "uri": f"/2010-04-01/Accounts/{ACCOUNT}/Messages/{sid}.json"}
 
 
-def handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
+class StandIn(BaseHTTPRequestHandler):
+    """What every stand-in for Twilio's REST API does: JSON answers, Basic auth with the
+    account and the token (401 with Twilio's error code otherwise), no access log."""
+
     expected = "Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def reply(self, status: int, payload: dict | None = None) -> None:
+        body = json.dumps(payload).encode() if payload is not None else b""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def authorised(self) -> bool:
+        if self.headers.get("Authorization") == self.expected:
+            return True
+        self.reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
+        return False
+
+
+def handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
     prefix = f"/2010-04-01/Accounts/{ACCOUNT}/Messages"
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def reply(self, status: int, payload: dict | None = None) -> None:
-            body = json.dumps(payload).encode() if payload is not None else b""
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def authorised(self) -> bool:
-            if self.headers.get("Authorization") == expected:
-                return True
-            self.reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
-            return False
+    class Handler(StandIn):
 
         def do_GET(self) -> None:
             fake.requests.append(("GET", self.path))

@@ -4,7 +4,6 @@ HELPLINE_REDACT_MINUTES, against a local HTTP server standing in for Twilio's RE
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import pytest
 from bot.cli import main
 from bot.redact import Schedule, env_from
 from conftest import TOKEN, TWILIO_NUMBER
-from test_ops import ACCOUNT, FakeTwilio, handler_for, stock
+from test_ops import ACCOUNT, FakeTwilio, StandIn, handler_for, stock
 
 PUBLIC = "https://bot.example.org"
 PN = "PN" + "a" * 32
@@ -35,26 +34,9 @@ class FakeNumbers:
 
 
 def numbers_handler(fake: FakeNumbers) -> type[BaseHTTPRequestHandler]:
-    expected = "Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()
     prefix = f"/2010-04-01/Accounts/{ACCOUNT}/IncomingPhoneNumbers"
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def reply(self, status: int, payload: dict) -> None:
-            body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def authorised(self) -> bool:
-            if self.headers.get("Authorization") == expected:
-                return True
-            self.reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
-            return False
+    class Handler(StandIn):
 
         def do_GET(self) -> None:
             if not self.authorised():
