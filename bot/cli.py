@@ -259,7 +259,7 @@ def model(folds: int, tune: bool, misses: bool, fit_only: bool) -> None:
     scored: list[measure.Scored] = []
     if folds > 1:
         click.echo(f"\ncross-validated, {folds} folds:")
-        for line in measure.cross_validate(matcher, content.examples, folds, scored).lines():
+        for line in measure.cross_validate(content, folds, scored).lines():
             click.echo("  " + line)
     held = measure.score(matcher, content.heldback)
     click.echo("\nheld back (never trained on):")

@@ -11,15 +11,13 @@ only a fresh set written blind predicts texts from people nobody here has read.
 
 from __future__ import annotations
 
-import copy
-import functools
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .content import Example
+from .content import Content, Example
 from .intents import Matcher
-from .model import fit
 
 
 @dataclass
@@ -92,33 +90,30 @@ def score(matcher: Matcher, examples: Iterable[Example]) -> Report:
     return report
 
 
-def with_examples(matcher: Matcher, examples: Sequence[Example]) -> Matcher:
-    """The same pipeline with its model fitted on `examples` only (for cross-validation)."""
-    other = copy.copy(matcher)
-    other.model = fit([" ".join(matcher.words(ex.text)) for ex in examples],
-                      [ex.intents[0] for ex in examples])
-    other.match = functools.lru_cache(maxsize=1024)(other._match)
-    return other
+def with_examples(content: Content, examples: Sequence[Example]) -> Matcher:
+    """The whole pipeline learnt from `examples` only (the model, the spelling's words and
+    the language model alike), for cross-validation: nothing of the held-out fold leaks."""
+    return Matcher(dataclasses.replace(content, examples=tuple(examples)))
 
 
 Scored = tuple[dict[str, float], Sequence[str]]  # a model's probabilities, the labels
 
 
-def cross_validate(matcher: Matcher, examples: Sequence[Example], folds: int = 5,
+def cross_validate(content: Content, folds: int = 5,
                    scored: list[Scored] | None = None) -> Report:
     """Each example measured by a model fitted without it: every `folds`-th example
     (after sorting by intent, so each fold holds every intent) is held out in turn.
     `scored` collects the out-of-fold probabilities of the texts no rule decides (what
     `helpline model --tune` chooses the thresholds on)."""
-    ordered = sorted(examples, key=lambda ex: (ex.intents[0], ex.text))
+    ordered = sorted(content.examples, key=lambda ex: (ex.intents[0], ex.text))
     report = Report()
     for k in range(folds):
         train = [ex for i, ex in enumerate(ordered) if i % folds != k]
         test = [ex for i, ex in enumerate(ordered) if i % folds == k]
-        fold = with_examples(matcher, train)
+        fold = with_examples(content, train)
         for ex in test:
             match = fold.match(ex.text)
-            report.add(ex, match.intent, match.locale, matcher.thresholds.urgent_intents)
+            report.add(ex, match.intent, match.locale, content.thresholds.urgent_intents)
             if scored is not None and match.rule is None:
                 scored.append((fold.probabilities(fold.words(ex.text)), ex.intents))
     return report
