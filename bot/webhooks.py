@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 import logging
 import time
 import traceback
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, abort, current_app, request
-from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.request_validator import (HMAC_SHA1, HMAC_SHA256, RequestValidator, add_port,
+                                      get_signature_algorithm, remove_port)
 
 from .conversation import Helpline
 from .guard import Guard
@@ -21,6 +23,7 @@ from .store import Store, pseudonym
 bp = Blueprint("webhooks", __name__)
 log = logging.getLogger(__name__)
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
+ALGORITHMS = frozenset({HMAC_SHA1, HMAC_SHA256})
 
 
 XML_HEAD = '<?xml version="1.0" encoding="UTF-8"?>'
@@ -41,13 +44,55 @@ def twiml(text: str | None) -> Response:
 
 def signed_url() -> str:
     """The URL Twilio signed, exactly as it was sent (percent-escapes kept): the origin
-    from HELPLINE_PUBLIC_URL when set (behind a proxy), else the request's own."""
+    from HELPLINE_PUBLIC_URL when set (behind a proxy), else the request's own. A request
+    target in absolute form (`POST https://host/sms HTTP/1.1`) counts by its path."""
     origin = (current_app.config["PUBLIC_URL"] or request.host_url).rstrip("/")
     path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if path and not path.startswith("/"):
+        parts = urlsplit(path)  # absolute form: keep the path and query only
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     if not path:
         query = request.query_string.decode("latin-1")
         path = quote(request.script_root + request.path) + (f"?{query}" if query else "")
     return origin + path
+
+
+def url_variants(url: str) -> list[str]:
+    """The URL as sent, then as others may have written it: with and without the
+    default port (twilio's validators try both) and with an apostrophe in the query
+    escaped or not (`%27` against `'`: Node's URL parser escapes it, older ones do not,
+    and twilio-node accepts either)."""
+    out = []
+    base, mark, query = url.partition("?")
+    queries = [query]
+    if "'" in query:
+        queries.append(query.replace("'", "%27"))
+    if "%27" in query:
+        queries.append(query.replace("%27", "'"))
+    for q in queries:
+        out.append(base + mark + q)
+        parsed = urlsplit(base + mark + q)
+        try:
+            out += [remove_port(parsed), add_port(parsed)]
+        except ValueError:  # a port that is not a number (a forged Host): as sent only
+            pass
+    return list(dict.fromkeys(out))
+
+
+def signature_algorithm() -> str | None:
+    """HMAC_SHA1 or HMAC_SHA256 from X-Twilio-Webhooks-Signature-Settings; None for
+    anything else (refused). The header's text is never logged: anyone can send it."""
+    algorithm = get_signature_algorithm(
+        request.headers.get("X-Twilio-Webhooks-Signature-Settings")).upper()
+    return algorithm if algorithm in ALGORITHMS else None
+
+
+def body_hash_matches(url: str) -> bool:
+    """A URL with `bodySHA256=` signs the URL alone and vouches for the raw body through
+    that hash (JSON webhooks): the body must hash to it, as twilio's validators insist."""
+    claimed = parse_qs(urlsplit(url).query).get("bodySHA256", [""])[0]
+    actual = hashlib.sha256(request.get_data(cache=True)).hexdigest()
+    return hmac.compare_digest(actual.encode(), claimed.encode())
 
 
 def is_signed() -> bool:
@@ -55,19 +100,21 @@ def is_signed() -> bool:
     if not token:  # development only: this machine, not through a proxy or tunnel
         return (bool(current_app.config["DEV"]) and request.remote_addr in LOOPBACK
                 and not {"X-Forwarded-For", "Forwarded"} & set(request.headers.keys()))
-    signature = request.headers.get("X-Twilio-Signature", "")
-    algorithm = get_signature_algorithm(
-        request.headers.get("X-Twilio-Webhooks-Signature-Settings"))
-    if not signature:
+    signature = request.headers.get("X-Twilio-Signature", "").encode("utf-8", "replace")
+    algorithm = signature_algorithm()
+    if not signature or algorithm is None:
         return False
     validator, url = RequestValidator(token), signed_url()
-    try:  # the URL exactly as sent: one HMAC, where validate() computes two
-        expected = validator.compute_signature(url, request.form, algorithm)
-        if hmac.compare_digest(expected.encode(), signature.encode()):  # bytes: any header
+    params: object = request.form
+    if "bodySHA256=" in url:  # twilio's rule: the hash covers the body, the URL the rest
+        if not body_hash_matches(url):
+            return False
+        params = {}
+    for candidate in url_variants(url):  # the URL exactly as sent first: one HMAC
+        expected = validator.compute_signature(candidate, params, algorithm)
+        if hmac.compare_digest(expected.encode(), signature):  # bytes: any header
             return True
-    except ValueError:  # an algorithm twilio does not know: validate() logs and refuses
-        pass
-    return validator.validate(url, request.form, signature, algorithm)  # port variants
+    return False
 
 
 @bp.post("/sms")
