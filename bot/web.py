@@ -78,11 +78,12 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_SECURE=not (app.config["DEV"] or app.testing),
     )
     app.register_blueprint(bp)
+    app.after_request(_headers)  # every response: static files, /healthz, errors too
 
 
-@bp.after_request
 def _headers(response: Response) -> Response:
-    response.headers.update(SECURITY_HEADERS)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
     return response
 
 
@@ -193,7 +194,10 @@ def _api_checks() -> None:
 @bp.post("/api/chat")
 def chat() -> tuple[Response, int] | Response:
     started = time.perf_counter()
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # [[[[...]]]] deeper than Python's parser goes: not a message
+        data = None
     message = data.get("message") if isinstance(data, dict) else None
     if not isinstance(message, str):
         abort(400, "send JSON: {\"message\": \"...\"}")

@@ -132,6 +132,34 @@ def test_the_page_and_its_files_are_served_with_a_strict_policy(client):
             assert static.status_code == 200
 
 
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/static/chat.js"), ("GET", "/static/chat.css"), ("GET", "/healthz"),
+    ("GET", "/nowhere"), ("GET", "/sms"), ("POST", "/sms"), ("POST", "/voice"),
+    ("POST", "/api/chat"), ("GET", "/static/../bot/__init__.py"),
+])
+def test_every_response_says_nosniff_and_carries_the_policy(client, method, path):
+    """Static files, the health check and error pages too (a 404 or 405 page is HTML a
+    browser would otherwise sniff and run under no policy)."""
+    with client.open(path, method=method) as response:
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_an_error_inside_still_carries_the_policy(make_app):
+    app = make_app(PROPAGATE_EXCEPTIONS=False)  # as served: a 500 page, not a raise
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("inside")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+
+
 # -- the conversation --------------------------------------------------------------------
 @pytest.mark.parametrize("message", ["hola", "hello", "4", "privacy", "asdfgh"])
 def test_the_replies_are_the_ones_sms_gets(client, engine, message):
@@ -197,6 +225,17 @@ def test_stop_is_explained_on_the_page_and_start_resumes(client):
 @pytest.mark.parametrize("body", [{"message": 4}, {"text": "hola"}, ["hola"], "hola"])
 def test_a_malformed_request_is_refused(client, body):
     assert client.post("/api/chat", json=body, headers=SAME).status_code == 400
+
+
+@pytest.mark.parametrize("depth", [1_000, 5_000])  # 5,000 deep still fits in 64 KiB
+def test_deeply_nested_json_is_a_bad_request_not_an_error(client, depth):
+    body = "[" * depth + "]" * depth
+    response = client.post("/api/chat", data=body, content_type="application/json",
+                           headers=SAME)
+    assert response.status_code == 400
+    nested = '{"message":' * depth + '"hola"' + "}" * depth
+    assert client.post("/api/chat", data=nested, content_type="application/json",
+                       headers=SAME).status_code == 400
 
 
 # -- cross-site request forgery ----------------------------------------------------------
