@@ -8,9 +8,37 @@ store (insert-if-absent, increment-and-return), so several workers and instances
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
+from .conversation import State
 from .store import DAY, Store, pseudonym
+
+
+class Answered(NamedTuple):
+    """How a message was answered, kept with its claim so that a retry (the first
+    answer lost: a worker killed, Twilio's 15 s passed) gets the same reply again from
+    the same words, with nothing counted twice: the sender's record as it was before
+    the message, and the limit the reply broke, if any. No text, no sender."""
+
+    state: State | None
+    limited: str | None
+
+    def memo(self) -> str:
+        if self.state is None:
+            return f":-:{self.limited or ''}"
+        return f"{self.state.locale or ''}:{int(self.state.opted_out)}:{self.limited or ''}"
+
+    @classmethod
+    def of(cls, memo: str) -> Answered | None:
+        """None for a claim without a memo (made before memos were kept)."""
+        try:
+            locale, opted_out, limited = memo.split(":")
+        except ValueError:
+            return None
+        state = None if opted_out == "-" else State(locale or None, opted_out == "1")
+        return cls(state, limited or None)
 
 
 @dataclass(frozen=True)
@@ -48,6 +76,27 @@ class Guard:
             return True
         return self.store.claim(self._key("message", message_id),
                                 self.limits.duplicate_seconds)
+
+    def answered(self, message_id: str, how: Answered) -> None:
+        """Keep how a claimed message was answered, for its retries."""
+        if message_id:
+            self.store.settle(self._key("message", message_id), how.memo(),
+                              self.limits.duplicate_seconds)
+
+    def how_answered(self, message_id: str, wait: float = 0.0) -> Answered | str | None:
+        """For a retry: how its message was answered; "unknown" when it was before memos
+        were kept; None while another delivery of it is still being answered after
+        `wait` seconds (Redis: several machines, no common lock to queue on)."""
+        key = self._key("message", message_id)
+        deadline, pause = time.monotonic() + wait, 0.005
+        while True:
+            memo = self.store.recall(key)
+            if memo is not None:
+                return Answered.of(memo) or "unknown"
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
     def check(self, address: str, intent: str, locale: str,
               limits: Limits | None = None) -> str | None:

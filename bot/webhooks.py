@@ -15,10 +15,10 @@ from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import (HMAC_SHA1, HMAC_SHA256, RequestValidator, add_port,
                                       get_signature_algorithm, remove_port)
 
-from .conversation import Helpline
-from .guard import Guard
+from .conversation import Helpline, State
+from .guard import Answered, Guard
 from .intents import MAX_CHARS
-from .store import Store, pseudonym
+from .store import Store, StoreDown, pseudonym
 
 bp = Blueprint("webhooks", __name__)
 log = logging.getLogger(__name__)
@@ -119,8 +119,9 @@ def is_signed() -> bool:
 
 @bp.post("/sms")
 def sms() -> Response:
-    """SMS and WhatsApp. Order matters: a retry of an answered message is dropped first;
-    state changes (STOP above all) always apply; a reply goes out only within limits."""
+    """SMS and WhatsApp. Order matters: a retry of an answered message gets the same
+    reply again and changes nothing; state changes (STOP above all) always apply; a reply
+    goes out only within limits; anything failing still gives the hotline."""
     started = time.perf_counter()
     if not is_signed():
         log.warning("refused an unsigned or wrongly signed request (403)")
@@ -132,29 +133,28 @@ def sms() -> Response:
     bot: Helpline = current_app.extensions["helpline"]
     store: Store = current_app.extensions["helpline_store"]
     guard: Guard = current_app.extensions["helpline_guard"]
-    locale = None
+    body = request.form.get("Body", "")[:MAX_CHARS]
+    sid = request.form.get("MessageSid", "")
+    state = None
     try:
-        # One transaction: on SQLite one lock and one commit for all of it, and a
-        # failure half-way leaves nothing changed (a retry of it is then answered).
+        # One transaction: on SQLite one lock and one commit for all of it, on Redis one
+        # MULTI for the writes; a failure half-way leaves nothing changed, and the claim
+        # is answered with its memo or not at all.
         with store.transaction():
-            if not guard.first_time(request.form.get("MessageSid", "")):
-                log.info("sms duplicate channel=%s (a retry: not answered again)", channel)
-                return twiml(None)
+            if not guard.first_time(sid):
+                return _again(bot, guard, sid, body, channel)
             key = pseudonym(current_app.config["SECRET_KEY"].encode(), sender)
             state = store.get(key)
-            locale = state.locale if state else None
-            reply = bot.respond(request.form.get("Body", "")[:MAX_CHARS], state, channel)
+            reply = bot.respond(body, state, channel)
             if reply.state is None:
                 store.delete(key)
             else:
                 store.put(key, reply.state)
             guard.count(reply.intent, reply.locale)
-            limited = reply.text and guard.check(sender, reply.intent, reply.locale)
+            limited = guard.check(sender, reply.intent, reply.locale) if reply.text else None
+            guard.answered(sid, Answered(state, limited))
     except Exception as err:  # the texter still gets the hotline number
-        # The type and the code path only: an exception's message could quote input.
-        log.error("reply failed: %s\n%s", type(err).__name__,
-                  "".join(traceback.format_tb(err.__traceback__)))
-        return twiml(bot.error_text(locale))
+        return _failed(bot, err, state, body)
     log.info("sms intent=%s locale=%s channel=%s ms=%.1f%s", reply.intent, reply.locale,
              channel, (time.perf_counter() - started) * 1000,
              f" limited={limited}" if limited else "")
@@ -162,6 +162,57 @@ def sms() -> Response:
     return twiml(None if limited else reply.text)
 
 
+RETRY_WAIT = 3.0  # seconds a retry waits for another delivery still being answered
+
+
+def _again(bot: Helpline, guard: Guard, sid: str, body: str, channel: str) -> Response:
+    """A message already claimed: Twilio retries only when it did not get the answer,
+    so send the same reply again, worked out from the same words and the record as it
+    was, changing nothing. (Only Twilio's own request makes Twilio send a text: a
+    replayed request gets TwiML back, and no one is texted.)"""
+    how = guard.how_answered(sid, wait=RETRY_WAIT)
+    if how is None:  # another delivery is still at it: the hotline, in time
+        log.warning("sms retry while its message is still being answered: the fallback")
+        return twiml(bot.error_text(_language(bot, None, body)))
+    if how == "unknown" or isinstance(how, str):
+        log.info("sms duplicate (answered before replies were kept: not answered again)")
+        return twiml(None)
+    reply = bot.respond(body, how.state, channel)
+    log.info("sms retry intent=%s locale=%s (answered again, nothing counted)",
+             reply.intent, reply.locale)
+    return twiml(None if how.limited else reply.text)
+
+
+def _language(bot: Helpline, state: State | None, body: str) -> str:
+    """The texter's language when the store may be what failed: the record's if it was
+    read, else the message's own words."""
+    if state is not None and state.locale in bot.codes:
+        return state.locale
+    try:
+        return bot.language_of(body)
+    except Exception:  # the matcher itself failed: the default language
+        return bot.default
+
+
+def _failed(bot: Helpline, err: Exception, state: State | None, body: str) -> Response:
+    if isinstance(err, StoreDown):  # expected in an outage: one line, no traceback
+        log.error("reply failed: the store is down (%s); sent the hotline", err.reason)
+    else:  # the type and the code path only: an exception's message could quote input
+        log.error("reply failed: %s\n%s", type(err).__name__,
+                  "".join(traceback.format_tb(err.__traceback__)))
+    return twiml(bot.error_text(_language(bot, state, body)))
+
+
 @bp.get("/healthz")
-def healthz() -> dict:
-    return {"status": "ok"}
+def healthz() -> tuple[dict, int]:
+    """For a load balancer or monitor: 200 when a text could be answered now, else 503
+    with the reason (the store is asked, briefly: a write tried and rolled back)."""
+    store: Store = current_app.extensions["helpline_store"]
+    try:
+        reason = store.health()
+    except Exception as err:  # noqa: BLE001 - a health check reports, never raises
+        reason = f"store error ({type(err).__name__})"
+    if reason:
+        log.warning("health: failing (%s)", reason)
+        return {"status": "failing", "reason": reason}, 503
+    return {"status": "ok"}, 200
