@@ -16,6 +16,10 @@ from .conversation import State
 from .store import DAY, Store, pseudonym
 
 
+UNKNOWN = "unknown"  # answered before memos were kept: how is not known
+TAKEN = "taken"  # the claim is this delivery's now: answer it
+
+
 class Answered(NamedTuple):
     """How a message was answered, kept with its claim so that a retry (the first
     answer lost: a worker killed, Twilio's 15 s passed) gets the same reply again from
@@ -84,15 +88,19 @@ class Guard:
                               self.limits.duplicate_seconds)
 
     def how_answered(self, message_id: str, wait: float = 0.0) -> Answered | str | None:
-        """For a retry: how its message was answered; "unknown" when it was before memos
-        were kept; None while another delivery of it is still being answered after
-        `wait` seconds (Redis: several machines, no common lock to queue on)."""
+        """For a delivery whose claim was taken: how its message was answered; UNKNOWN
+        when that was before memos were kept; TAKEN when the claim became this
+        delivery's after all (the one answering it died: its worker killed, its lease
+        over); None while another delivery is still answering it after `wait` seconds
+        (Redis: several machines have no common lock to queue on)."""
         key = self._key("message", message_id)
         deadline, pause = time.monotonic() + wait, 0.005
         while True:
             memo = self.store.recall(key)
             if memo is not None:
-                return Answered.of(memo) or "unknown"
+                return Answered.of(memo) or UNKNOWN
+            if self.store.claim(key, self.limits.duplicate_seconds):
+                return TAKEN
             if time.monotonic() >= deadline:
                 return None
             time.sleep(pause)

@@ -256,7 +256,7 @@ class SqliteStore:
                                  f"{mode!r}); put the database on a local disk or use Redis.")
             self.purged_at_open = self.purge()
         except sqlite3.Error as err:
-            raise StoreError(self._advice(sqlite_reason(err))) from None
+            raise StoreError(self._advice(self.reason(err))) from None
         finally:
             self.close()  # gunicorn forks workers after this: each opens its own connection
 
@@ -321,6 +321,16 @@ class SqliteStore:
                       " (a new, empty one: languages and opt-outs kept before are gone)"
                       if inode is None else "")
             self.close()
+
+    def reason(self, err: BaseException) -> str:
+        """Why a call failed: SQLite says "unable to open" for a read-only file in WAL
+        mode (it cannot make its -shm next to it), so the permissions are looked at."""
+        reason = sqlite_reason(err)
+        if reason == "database cannot be opened" and os.path.exists(self.path):
+            folder = os.path.dirname(self.path) or "."
+            if not (os.access(self.path, os.W_OK) and os.access(folder, os.W_OK)):
+                return "database is read-only"
+        return reason
 
     def _failed_quietly(self) -> None:
         db = getattr(self._local, "db", None)
@@ -509,7 +519,7 @@ class SqliteStore:
                     db.execute(f"PRAGMA busy_timeout = {int(self.lock_timeout * 1000)}")
         except (sqlite3.Error, OSError) as err:
             self._failed_quietly()
-            return sqlite_reason(err)
+            return self.reason(err)
         if time.monotonic() - self._checked[0] > 60 or self._checked[1] != "ok":
             try:
                 rows = self._db().execute("PRAGMA quick_check").fetchall()
@@ -728,7 +738,11 @@ class RedisStore:
             return True
         except OSError:
             return False
-        return False
+        try:  # killed but not yet reaped by its parent: a zombie is gone too
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
     @_redis_call
     def settle(self, key: str, memo: str, seconds: int) -> None:

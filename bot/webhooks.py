@@ -16,7 +16,7 @@ from twilio.request_validator import (HMAC_SHA1, HMAC_SHA256, RequestValidator, 
                                       get_signature_algorithm, remove_port)
 
 from .conversation import Helpline, State
-from .guard import Answered, Guard
+from .guard import TAKEN, Answered, Guard
 from .intents import MAX_CHARS
 from .store import Store, StoreDown, pseudonym
 
@@ -142,7 +142,9 @@ def sms() -> Response:
         # is answered with its memo or not at all.
         with store.transaction():
             if not guard.first_time(sid):
-                return _again(bot, guard, sid, body, channel)
+                how = guard.how_answered(sid, wait=RETRY_WAIT)
+                if how != TAKEN:
+                    return _again(bot, how, body, channel)
             key = pseudonym(current_app.config["SECRET_KEY"].encode(), sender)
             state = store.get(key)
             reply = bot.respond(body, state, channel)
@@ -165,16 +167,15 @@ def sms() -> Response:
 RETRY_WAIT = 3.0  # seconds a retry waits for another delivery still being answered
 
 
-def _again(bot: Helpline, guard: Guard, sid: str, body: str, channel: str) -> Response:
-    """A message already claimed: Twilio retries only when it did not get the answer,
+def _again(bot: Helpline, how: Answered | str | None, body: str, channel: str) -> Response:
+    """A message already answered: Twilio retries only when it did not get the answer,
     so send the same reply again, worked out from the same words and the record as it
     was, changing nothing. (Only Twilio's own request makes Twilio send a text: a
     replayed request gets TwiML back, and no one is texted.)"""
-    how = guard.how_answered(sid, wait=RETRY_WAIT)
     if how is None:  # another delivery is still at it: the hotline, in time
         log.warning("sms retry while its message is still being answered: the fallback")
         return twiml(bot.error_text(_language(bot, None, body)))
-    if how == "unknown" or isinstance(how, str):
+    if not isinstance(how, Answered):
         log.info("sms duplicate (answered before replies were kept: not answered again)")
         return twiml(None)
     reply = bot.respond(body, how.state, channel)
