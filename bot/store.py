@@ -528,7 +528,10 @@ class SqliteStore:
                 self.close()
                 answer = sqlite_reason(err)
             self._checked = (time.monotonic(), answer)
-        return None if self._checked[1] == "ok" else self._checked[1]
+        if self._checked[1] != "ok":
+            return self._checked[1]
+        self.breaker.reset()  # this worker may try again at once
+        return None
 
     def _scrub(self) -> None:
         """In WAL mode the old copies of a deleted row's page live on in the -wal file:

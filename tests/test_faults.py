@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.store import open_store
+from bot.store import COOLDOWN, open_store
 from conftest import (REQUIRE_REDIS, SECRET, TOKEN, free_port, sign, twilio_fields,
                       wait_for_port)
 
@@ -297,8 +297,8 @@ def test_workers_killed_under_load_lose_and_double_nothing(serve, store_url, eng
 
 
 # -- 1, 2, 3, 5. the SQLite write lock held past Twilio's 15 s ---------------------------
-def test_a_write_lock_held_20_s_gets_every_text_the_hotline_in_time(serve, folder,
-                                                                     engine):
+def test_a_write_lock_held_16_s_gets_every_text_the_hotline_in_time(serve, folder,
+                                                                     engine, capsys):
     """Another program (a backup, the sqlite3 shell) holds SQLite's write lock for 16 s
     while texts keep coming: each is answered within the lock's timeout, in its own
     language, with the hotline; /healthz says why; afterwards all is well again, and a
@@ -323,14 +323,18 @@ def test_a_write_lock_held_20_s_gets_every_text_the_hotline_in_time(serve, folde
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+    with capsys.disabled():
+        print(f"\nwrite lock held 16 s: {len(answers)} texts, slowest answer "
+              f"{max(timings):.2f} s; health while held: {healths[0]}")
     assert max(timings) < 6, timings  # 2 s for each lock, then the fallback: well in time
     for fields, (status, text) in answers:
         assert status == 200 and "1-855-435-7693" in text
         assert text == engine.error_text(engine.language_of(fields["Body"]))
     assert answers[0][1][1] == engine.error_text("es")  # a Spanish text: in Spanish
-    assert {h for h in healths} == {(503, {"status": "failing",
-                                           "reason": "database is locked"})}
+    assert all(h == (503, {"status": "failing", "reason": "database is locked"})
+               for h in healths), healths
     assert bot.health() == (200, {"status": "ok"})
+    time.sleep(COOLDOWN)  # each worker tries its store again after the breaker's cooldown
     assert bot.post(spanish, retry=True) == (200, expected(engine, spanish["Body"]))
     assert bot.post(spanish, retry=True) == (200, expected(engine, spanish["Body"]))
     assert counted(url) == 1
@@ -389,7 +393,7 @@ def test_a_frozen_redis_starves_no_one(serve, own_redis, engine, capsys):
             assert text == engine.error_text(engine.language_of(body))
     assert frozen_health == (503, {"status": "failing",
                                    "reason": "redis is not answering (timed out)"})
-    time.sleep(1.1)  # the breaker's cooldown
+    time.sleep(COOLDOWN)
     assert bot.health() == (200, {"status": "ok"})
     assert bot.text("4", sender(5)) == (200, expected(engine, "4"))
 
@@ -400,7 +404,7 @@ def test_a_frozen_redis_starves_no_one(serve, own_redis, engine, capsys):
     assert time.monotonic() - started < 2
     assert bot.health() == (503, {"status": "failing", "reason": "redis cannot be reached"})
     own_redis.start()  # back on the same port: the bot reconnects by itself
-    time.sleep(1.1)
+    time.sleep(COOLDOWN)
     assert bot.health() == (200, {"status": "ok"})
     assert bot.text("necesito un abogado", sender(6)) == (
         200, expected(engine, "necesito un abogado"))
