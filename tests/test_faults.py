@@ -515,3 +515,59 @@ def test_the_logs_of_every_fault_hold_no_number_and_no_words(serve, folder, engi
     assert "reply failed" in logged
     for secret in (number, number.lstrip("+"), "Zacar", "vecino"):
         assert secret not in logged
+
+
+def test_a_read_only_database_at_start_up_says_what_to_do(folder):
+    db = folder / "h.sqlite3"
+    store = open_store(f"sqlite://{db}")
+    store.close()
+    make_read_only(db, 0o444)
+    folder.chmod(0o555)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HELPLINE_", "TWILIO_"))}
+    env.update(HELPLINE_SECRET_KEY=SECRET, TWILIO_AUTH_TOKEN=TOKEN,
+               HELPLINE_STORE_URL=f"sqlite://{db}")
+    command = [HELPLINE, "serve", "--port", str(free_port())]
+    if os.getuid() == 0:
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *command]
+    try:
+        start = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        folder.chmod(0o755)
+    assert start.returncode != 0 and "Traceback" not in start.stderr
+    assert "database is read-only" in start.stderr
+    assert "write access" in start.stderr
+
+
+# -- 8. the signature, as gunicorn hands the request over --------------------------------
+def raw_post(port: int, target: str, body: bytes, headers: dict[str, str]) -> int:
+    """One HTTP/1.1 request written by hand, so the request target is exactly `target`."""
+    import socket
+
+    head = [f"POST {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close",
+            "Content-Type: application/x-www-form-urlencoded",
+            f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in headers.items())]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
+
+
+@pytest.mark.parametrize("signed_path, sent_path", [
+    ("/sms?site=chicago", "{origin}/sms?site=chicago"),  # absolute form
+    ("/sms?name=O%27Hare", "/sms?name=O'Hare"),  # the apostrophe, escaped or not
+    ("/sms?name=O'Hare", "/sms?name=O%27Hare"),
+])
+def test_genuine_requests_pass_as_gunicorn_hands_them_over(serve, folder, signed_path,
+                                                           sent_path):
+    from urllib.parse import urlencode
+
+    bot = serve(f"sqlite://{folder / 'h.sqlite3'}", workers=1)
+    fields = twilio_fields("hola", sender(50))
+    target = sent_path.format(origin=bot.url)
+    signature = sign(bot.url + signed_path, fields)
+    body = urlencode(fields).encode()
+    assert raw_post(bot.port, target, body, {"X-Twilio-Signature": signature}) == 200
+    forged = sign(bot.url + signed_path.replace("a", "e"), fields)
+    assert raw_post(bot.port, target, body, {"X-Twilio-Signature": forged}) == 403
