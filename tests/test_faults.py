@@ -216,7 +216,7 @@ def test_a_worker_killed_while_waiting_for_the_lock_is_answered_on_retry(serve, 
     finally:
         fcntl.flock(lock, fcntl.LOCK_UN)
         os.close(lock)
-    attempts, text = deliver(bot, fields)
+    _, text = deliver(bot, fields)
     assert text == expected(engine, "they want me to sign")
     assert counted(url) == 1
 
