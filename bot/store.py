@@ -43,6 +43,7 @@ REDIS_TIMEOUT = 0.25  # seconds for any one Redis call, connecting included
 LOCK_TIMEOUT = 2.0  # seconds to wait for SQLite's write lock (ours, then SQLite's own)
 COOLDOWN = 1.0  # after a timeout, fail at once for this long, then try again
 LEASE = 10  # seconds a message being answered (Redis) is held against its retries
+MIN_FREE = 256 * 1024  # bytes free on the database's disk below which health says full
 # Filesystems on which SQLite's locking and WAL shared memory are unreliable: several
 # instances on one such file could corrupt it or answer twice. Use Redis there.
 NETWORK_FILESYSTEMS = frozenset({
@@ -197,6 +198,8 @@ def sqlite_reason(err: BaseException) -> str:
         return "database is corrupt"
     if "full" in text or getattr(err, "errno", None) == errno.ENOSPC:
         return "disk is full"
+    if "disk i/o" in text:
+        return "disk I/O error"
     if "unable to open" in text or isinstance(err, OSError):
         return "database cannot be opened"
     return f"database error ({type(err).__name__})"
@@ -520,6 +523,8 @@ class SqliteStore:
         except (sqlite3.Error, OSError) as err:
             self._failed_quietly()
             return self.reason(err)
+        if self._disk_free() < MIN_FREE:  # a rolled-back write never reaches the disk
+            return "disk is full"
         if time.monotonic() - self._checked[0] > 60 or self._checked[1] != "ok":
             try:
                 rows = self._db().execute("PRAGMA quick_check").fetchall()
@@ -532,6 +537,13 @@ class SqliteStore:
             return self._checked[1]
         self.breaker.reset()  # this worker may try again at once
         return None
+
+    def _disk_free(self) -> int:
+        try:
+            st = os.statvfs(os.path.dirname(self.path) or ".")
+        except OSError:
+            return MIN_FREE
+        return st.f_bavail * st.f_frsize
 
     def _scrub(self) -> None:
         """In WAL mode the old copies of a deleted row's page live on in the -wal file:

@@ -571,3 +571,44 @@ def test_genuine_requests_pass_as_gunicorn_hands_them_over(serve, folder, signed
     assert raw_post(bot.port, target, body, {"X-Twilio-Signature": signature}) == 200
     forged = sign(bot.url + signed_path.replace("a", "e"), fields)
     assert raw_post(bot.port, target, body, {"X-Twilio-Signature": forged}) == 403
+
+
+# -- 3, 4. the disk full -----------------------------------------------------------------
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB tmpfs of the test's own: a disk that fills up for real (ENOSPC)."""
+    path = tmp_path / "small"
+    path.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs",
+                              str(path)], capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def test_a_full_disk_gives_the_hotline_and_503_and_recovers(serve, small_disk, engine):
+    db = small_disk / "h.sqlite3"
+    bot = serve(f"sqlite://{db}", workers=1)
+    assert bot.text("hola", sender(60))[1] == expected(engine, "hola")
+    filler = small_disk / "filler"
+    with filler.open("wb") as f:  # everything the disk has left
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    try:
+        answers = [bot.text(f"me quieren hacer firmar {i}", sender(61 + i)) for i in range(5)]
+        assert (200, engine.error_text("es")) in answers  # once the log cannot grow
+        assert all(text in (expected(engine, "me quieren hacer firmar"),
+                            engine.error_text("es")) for _, text in answers)
+        assert bot.health() == (503, {"status": "failing", "reason": "disk is full"})
+    finally:
+        filler.unlink()
+    assert bot.text("me quieren hacer firmar", sender(70))[1] == expected(
+        engine, "me quieren hacer firmar")
+    assert bot.health() == (200, {"status": "ok"})
