@@ -835,6 +835,11 @@ def redis_reason(err: BaseException) -> str:
         return "redis refuses our password"
     if isinstance(err, redis.ConnectionError):
         return "redis cannot be reached"
+    codes = {redis.exceptions.OutOfMemoryError: "OOM", redis.exceptions.ReadOnlyError:
+             "READONLY", redis.exceptions.BusyLoadingError: "LOADING"}
+    for kind, code in codes.items():  # redis-py strips these codes from the text
+        if isinstance(err, kind):
+            return f"redis refuses writes ({code})"
     if isinstance(err, redis.ResponseError):
         word = str(err).split(" ", 1)[0]
         return f"redis refuses writes ({word})" if word.isupper() and word.isalpha() \

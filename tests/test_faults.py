@@ -612,3 +612,24 @@ def test_a_full_disk_gives_the_hotline_and_503_and_recovers(serve, small_disk, e
     assert bot.text("me quieren hacer firmar", sender(70))[1] == expected(
         engine, "me quieren hacer firmar")
     assert bot.health() == (200, {"status": "ok"})
+
+
+def test_a_redis_refusing_writes_gives_the_hotline_and_says_why(serve, own_redis, engine):
+    """Redis out of memory (maxmemory, no eviction): it answers, but refuses writes."""
+    import redis
+
+    bot = serve(own_redis.url, workers=1)
+    assert bot.text("hola", sender(80))[1] == expected(engine, "hola")
+    admin = redis.Redis.from_url(own_redis.url)
+    admin.config_set("maxmemory-policy", "noeviction")
+    admin.config_set("maxmemory", 1)
+    try:
+        assert bot.text("necesito un abogado", sender(81)) == (200, engine.error_text("es"))
+        assert bot.health() == (503, {"status": "failing",
+                                      "reason": "redis refuses writes (OOM)"})
+    finally:
+        admin.config_set("maxmemory", 0)
+        admin.close()
+    assert bot.text("necesito un abogado", sender(81))[1] == expected(
+        engine, "necesito un abogado")
+    assert bot.health() == (200, {"status": "ok"})
