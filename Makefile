@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install catalogs extract model run test check eval bench clean
+.PHONY: install catalogs extract model run test check eval bench clean axe
 
 install: $(STAMP)
 
@@ -34,8 +34,19 @@ run: catalogs
 	@$(BIN)/helpline model --fit
 	$(BIN)/helpline serve --dev --host 127.0.0.1 --port 5000
 
-test: catalogs
+test: catalogs axe
 	$(BIN)/python -m pytest
+
+# axe-core (npm) for the browser test's accessibility audit, pinned in tests/package-lock.json.
+AXE := tests/node_modules/axe-core/axe.min.js
+axe:
+	@if [ ! -f $(AXE) ] || [ tests/package-lock.json -nt $(AXE) ]; then \
+	  if command -v npm >/dev/null; then \
+	    npm ci --prefix tests --no-audit --no-fund --loglevel=error && touch $(AXE); \
+	  else \
+	    echo "npm is missing: the accessibility audit skips (fails with HELPLINE_REQUIRE_BROWSER=1)"; \
+	  fi; \
+	fi
 
 check: catalogs
 	$(BIN)/helpline check
@@ -60,4 +71,4 @@ $(VENV)/.bench-installed: pyproject.toml $(STAMP)
 	touch $@
 
 clean:
-	rm -rf $(VENV) locales/*/LC_MESSAGES/*.mo instance/models
+	rm -rf $(VENV) locales/*/LC_MESSAGES/*.mo instance/models tests/node_modules

@@ -2,7 +2,8 @@
 
 For each store (SQLite, and Redis when redis-server is installed) it starts
 `helpline serve --workers 4`, then sends, signed as Twilio would:
-  - one message 50 times at once (Twilio's retries),
+  - one message 50 times at once (Twilio's retries: each gets the one reply, worked
+    out and counted once),
   - 1,000 texts from one number with 20 other senders mixed in,
   - an autoresponder loop: the same text 30 times,
 and counts the replies. Run: .venv/bin/python -m bench.surge

@@ -47,12 +47,13 @@ class Channel:
 
     bold: str | None = None  # a template for emphasis, e.g. "*{}*"; None: plain text
     sms: bool = True  # the SMS encoding setting (HELPLINE_SMS_ENCODING) applies
+    carrier: bool = True  # a phone carrier stands between: HELP and START get its reply
 
 
 CHANNELS: Mapping[str, Channel] = {
     "sms": Channel(),
     "whatsapp": Channel(bold="*{}*", sms=False),
-    "web": Channel(sms=False),
+    "web": Channel(sms=False, carrier=False),
 }
 # A word in a reply that a rule reads as one of COMMAND_INTENTS ("Text MENU", "Envíe
 # BORRAR") is a command the reader may send back, and is what WhatsApp shows bold.
@@ -67,12 +68,12 @@ class _Turn:
     """What a handler sees (`_` is the locale's gettext; `keep`, the language to
     remember: one the sender wrote in plainly, else the one remembered before)."""
 
-    __slots__ = ("match", "locale", "state", "_", "keep")
+    __slots__ = ("match", "locale", "state", "_", "keep", "carrier")
 
     def __init__(self, match: Match, locale: str, state: State, _: Callable[[str], str],
-                 keep: str | None = None):
+                 keep: str | None = None, carrier: bool = True):
         self.match, self.locale, self.state, self._ = match, locale, state, _
-        self.keep = keep
+        self.keep, self.carrier = keep, carrier
 
 
 class Helpline:
@@ -138,7 +139,8 @@ class Helpline:
         written = match.locale if match.locale in self.catalogs else None
         keep = written if written and (match.sure or match.clear and not remembered) \
             else remembered
-        turn = _Turn(match, locale, state, self.catalogs[locale].gettext, keep)
+        turn = _Turn(match, locale, state, self.catalogs[locale].gettext, keep,
+                     CHANNELS[channel].carrier)
         handler = HANDLERS.get(match.intent, _reviewed)
         reply = handler(self, turn)
         if opt_out_type and reply.intent == "stop":
@@ -241,7 +243,8 @@ def _reviewed(bot: Helpline, t: _Turn) -> Reply:
 
 def _menu(bot: Helpline, t: _Turn) -> Reply:
     # HELP or INFO as the whole message: counted as the menu, answered as carriers ask.
-    text = bot.help_text(t.locale) if t.match.rule == HELP_RULE else bot.menu(t.locale)
+    help_reply = t.carrier and t.match.rule == HELP_RULE
+    text = bot.help_text(t.locale) if help_reply else bot.menu(t.locale)
     return Reply(text, t.match.intent, t.locale, State(t.keep, t.state.opted_out))
 
 
@@ -271,8 +274,10 @@ def _stop(bot: Helpline, t: _Turn) -> Reply:
 
 
 def _start(bot: Helpline, t: _Turn) -> Reply:
-    # The opt-in confirmation: the HELP reply (organisation, rates, how to stop).
-    return Reply(bot.help_text(t.locale), "start", t.locale, State(t.keep, False))
+    # The opt-in confirmation: the HELP reply (organisation, rates, how to stop); on the
+    # web page, where no carrier stands between, the menu.
+    text = bot.help_text(t.locale) if t.carrier else bot.menu(t.locale)
+    return Reply(text, "start", t.locale, State(t.keep, False))
 
 
 def _forget(bot: Helpline, t: _Turn) -> Reply:

@@ -8,9 +8,41 @@ store (insert-if-absent, increment-and-return), so several workers and instances
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
+from .conversation import State
 from .store import DAY, Store, pseudonym
+
+
+UNKNOWN = "unknown"  # answered before memos were kept: how is not known
+TAKEN = "taken"  # the claim is this delivery's now: answer it
+
+
+class Answered(NamedTuple):
+    """How a message was answered, kept with its claim so that a retry (the first
+    answer lost: a worker killed, Twilio's 15 s passed) gets the same reply again from
+    the same words, with nothing counted twice: the sender's record as it was before
+    the message, and the limit the reply broke, if any. No text, no sender."""
+
+    state: State | None
+    limited: str | None
+
+    def memo(self) -> str:
+        if self.state is None:
+            return f":-:{self.limited or ''}"
+        return f"{self.state.locale or ''}:{int(self.state.opted_out)}:{self.limited or ''}"
+
+    @classmethod
+    def of(cls, memo: str) -> Answered | None:
+        """None for a claim without a memo (made before memos were kept)."""
+        try:
+            locale, opted_out, limited = memo.split(":")
+        except ValueError:
+            return None
+        state = None if opted_out == "-" else State(locale or None, opted_out == "1")
+        return cls(state, limited or None)
 
 
 @dataclass(frozen=True)
@@ -48,6 +80,31 @@ class Guard:
             return True
         return self.store.claim(self._key("message", message_id),
                                 self.limits.duplicate_seconds)
+
+    def answered(self, message_id: str, how: Answered) -> None:
+        """Keep how a claimed message was answered, for its retries."""
+        if message_id:
+            self.store.settle(self._key("message", message_id), how.memo(),
+                              self.limits.duplicate_seconds)
+
+    def how_answered(self, message_id: str, wait: float = 0.0) -> Answered | str | None:
+        """For a delivery whose claim was taken: how its message was answered; UNKNOWN
+        when that was before memos were kept; TAKEN when the claim became this
+        delivery's after all (the one answering it died: its worker killed, its lease
+        over); None while another delivery is still answering it after `wait` seconds
+        (Redis: several machines have no common lock to queue on)."""
+        key = self._key("message", message_id)
+        deadline, pause = time.monotonic() + wait, 0.005
+        while True:
+            memo = self.store.recall(key)
+            if memo is not None:
+                return Answered.of(memo) or UNKNOWN
+            if self.store.claim(key, self.limits.duplicate_seconds):
+                return TAKEN
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
     def check(self, address: str, intent: str, locale: str,
               limits: Limits | None = None) -> str | None:

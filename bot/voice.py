@@ -111,11 +111,18 @@ def language() -> Response:
         return _twiml(_choice(attempt + 1, again=True))
     code = code or _bot().default
     guard = current_app.extensions["helpline_guard"]
-    guard.count("call", code)
     # Limited like texts, per caller: a dialler calling again and again must not tie up
-    # the hotline's people. A limited caller still hears the number, twice.
+    # the hotline's people. A limited caller still hears the number, twice. With the
+    # store down the limit cannot be asked: the caller is put through, in their language.
     caller = "call:" + request.form.get("From", "").strip()
-    if not guard.allow(caller, "call", code):
+    try:
+        guard.count("call", code)
+        allowed = guard.allow(caller, "call", code)
+    except Exception as err:  # noqa: BLE001 - the store failing must not drop a call
+        log.error("voice: the store failed (%s); putting the caller through",
+                  getattr(err, "reason", type(err).__name__))
+        allowed = True
+    if not allowed:
         log.info("voice step=language attempt=%d locale=%s limited", attempt, code)
         return _twiml(_number_twice(code, reached=False))
     log.info("voice step=language attempt=%d locale=%s", attempt, code)

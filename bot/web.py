@@ -9,6 +9,7 @@ closes. "Leave quickly" clears it (`POST /api/leave`) and the page replaces itse
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from flask import (Blueprint, Flask, Response, abort, current_app, jsonify, rend
 from . import i18n
 from .conversation import Helpline, State
 from .guard import Limits
+from .store import DAY
 from .intents import MAX_CHARS
 from .voice import e164
 
@@ -56,6 +58,9 @@ PAGE: Mapping[str, str] = {
     "terms": N_("Terms of use"),
 }
 SILENT = N_("You will get no more replies here. Send START to begin again.")
+# The menu's carrier line (bot.conversation): STOP and message rates mean nothing here.
+CARRIER_LINE = "Text STOP to stop. Msg & data rates may apply."
+NO_LOOP = 10**9  # the per-address ceiling counts replies only: many visitors ask the same
 LIMITED = N_("Too many messages in a short time. Please wait a minute, or call "
              "{hotline_name} ({hotline}) now.")
 SECURITY_HEADERS = {
@@ -71,8 +76,25 @@ SECURITY_HEADERS = {
 def init_app(app: Flask) -> None:
     app.config.setdefault("LEAVE_URL", LEAVE_URL)
     app.config.setdefault("TRUSTED_PROXIES", 0)  # proxies in front that set X-Forwarded-For
+    # Per visitor (the signed cookie) WEB_RATE_*; per address, for floods, a ceiling many
+    # visitors behind one address (shared Wi-Fi, a carrier's NAT) never reach together.
+    app.config.setdefault("WEB_ADDRESS_RATE_PER_MINUTE", 300)
+    app.config.setdefault("WEB_ADDRESS_RATE_PER_DAY", 6000)
+    for name in ("WEB_ADDRESS_RATE_PER_MINUTE", "WEB_ADDRESS_RATE_PER_DAY"):
+        try:
+            app.config[name] = int(str(app.config[name]))
+            if app.config[name] < 1:
+                raise ValueError
+        except ValueError:
+            from . import ConfigError
+
+            raise ConfigError(f"HELPLINE_{name} must be a whole number of at least 1, "
+                              f"not {app.config[name]!r}") from None
     app.extensions["helpline_web"] = _page_words(app.extensions["helpline"])
     app.extensions["helpline_web_limits"] = Limits.from_config(app.config, prefix="WEB_")
+    app.extensions["helpline_web_ceiling"] = Limits(
+        app.config["WEB_ADDRESS_RATE_PER_MINUTE"], app.config["WEB_ADDRESS_RATE_PER_DAY"],
+        NO_LOOP, 1, DAY)
     app.config.update(
         SESSION_COOKIE_NAME="helpline",
         SESSION_COOKIE_HTTPONLY=True,
@@ -80,6 +102,7 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_SECURE=not (app.config["DEV"] or app.testing),
     )
     app.register_blueprint(bp)
+    app.after_request(_headers)  # every response: static files, /healthz, errors too
 
 
 def refresh(app: Flask) -> None:
@@ -87,9 +110,9 @@ def refresh(app: Flask) -> None:
     app.extensions["helpline_web"] = _page_words(app.extensions["helpline"])
 
 
-@bp.after_request
 def _headers(response: Response) -> Response:
-    response.headers.update(SECURITY_HEADERS)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
     return response
 
 
@@ -124,7 +147,17 @@ def quick_replies(code: str) -> list[dict[str, str]]:
 
 
 def visitor() -> str:
-    """Who the limits count: the visitor's address. Behind HELPLINE_TRUSTED_PROXIES
+    """Who the limits count: one visitor, by a random id in the signed session cookie
+    (made on the first message, gone with the cookie). Several visitors behind one
+    address are several visitors; a script dropping its cookie is held by the address's
+    ceiling (`address`)."""
+    if not isinstance(session.get("v"), str):
+        session["v"] = secrets.token_urlsafe(16)
+    return "web-visitor:" + session["v"]
+
+
+def address() -> str:
+    """The visitor's address, for the flood ceiling. Behind HELPLINE_TRUSTED_PROXIES
     proxies it is the address the outermost of them saw (each appends the one it saw to
     X-Forwarded-For); with none, the header is ignored, since anyone can send it."""
     hops = int(current_app.config["TRUSTED_PROXIES"])
@@ -200,7 +233,10 @@ def _api_checks() -> None:
 @bp.post("/api/chat")
 def chat() -> tuple[Response, int] | Response:
     started = time.perf_counter()
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # [[[[...]]]] deeper than Python's parser goes: not a message
+        data = None
     message = data.get("message") if isinstance(data, dict) else None
     if not isinstance(message, str):
         abort(400, "send JSON: {\"message\": \"...\"}")
@@ -210,30 +246,50 @@ def chat() -> tuple[Response, int] | Response:
         reply = bot.respond(message[:MAX_CHARS], state, channel="web")
         guard = current_app.extensions["helpline_guard"]
         guard.count(reply.intent, reply.locale)
-        # Limited like SMS, per visitor address (hashed inside the guard, never stored).
-        limited = reply.text is not None and not guard.allow(
-            visitor(), reply.intent, reply.locale, current_app.extensions["helpline_web_limits"])
+        # Limited like SMS, per visitor (hashed inside the guard, never stored), and per
+        # address only at a ceiling for floods.
+        flood = reply.text is not None and not guard.allow(
+            address(), reply.intent, reply.locale,
+            current_app.extensions["helpline_web_ceiling"])
+        limited = flood or reply.text is not None and not guard.allow(
+            visitor(), reply.intent, reply.locale,
+            current_app.extensions["helpline_web_limits"])
     except Exception as err:  # the visitor still gets the hotline number
-        log.error("web reply failed: %s", type(err).__name__)
-        code = state.locale if state.locale in bot.codes else bot.default
+        log.error("web reply failed: %s", getattr(err, "reason", type(err).__name__))
+        code = state.locale if state.locale in bot.codes else _language_of(message)
         return jsonify(text=bot.error_text(code), locale=code, quick=quick_replies(code),
                        words=_words(code)), 500
     _remember(reply.state)
     log.info("web intent=%s locale=%s ms=%.1f%s", reply.intent, reply.locale,
              (time.perf_counter() - started) * 1000, " limited" if limited else "")
-    if limited:
+    if limited:  # the hotline still; 429 only for a flood from one address
         return jsonify(text=_text(reply.locale, LIMITED), locale=reply.locale,
                        hotline=bot.facts["hotline"], quick=quick_replies(reply.locale),
-                       words=_words(reply.locale)), 429
-    text = reply.text if reply.text is not None else _text(reply.locale, SILENT)
+                       words=_words(reply.locale), limited=True), 429 if flood else 200
+    text = _for_the_page(reply.text, reply.locale) if reply.text is not None else \
+        _text(reply.locale, SILENT)
     return jsonify(text=text, intent=reply.intent, locale=reply.locale,
                    quick=quick_replies(reply.locale), words=_words(reply.locale))
+
+
+def _for_the_page(text: str, code: str) -> str:
+    """A reply as the page shows it: without the menu's carrier line (STOP, message
+    rates), which only means something on a phone's texts."""
+    carrier = _bot().catalogs[code].gettext(CARRIER_LINE)
+    return "\n".join(line for line in text.split("\n") if line.strip() != carrier)
+
+
+def _language_of(message: str) -> str:
+    try:
+        return _bot().language_of(message)
+    except Exception:  # the matcher itself failed: the default language
+        return _bot().default
 
 
 def _remember(state: State | None) -> None:
     """What SMS keeps in its store, kept in the signed cookie; None forgets everything."""
     if state is None:
-        session.clear()
+        session.clear()  # the visitor id too: FORGET leaves nothing
         return
     session["locale"] = state.locale
     session["opted_out"] = state.opted_out

@@ -48,16 +48,48 @@ def test_the_defaults_are_five_a_minute_sixty_a_day():
 
 
 # -- exactly once ------------------------------------------------------------------------
-def test_a_retried_message_is_answered_once_and_changes_state_once(limited):
+RETRY = {"I-Twilio-Idempotency-Token": "a1b2c3"}  # Twilio sends it again on each retry
+
+
+def test_a_retried_message_gets_the_same_reply_and_changes_state_once(limited):
+    """Twilio retries only when the first answer did not reach it (a worker killed, its
+    15 s passed): the retry must carry the reply the texter never got, and count
+    nothing again: the record, the counts and the limits change once."""
     app = limited()
     phone = Phone(app.test_client())
     fields = twilio_fields("español", SENDER)
     first = phone.text(None, fields=fields)
     assert first.status == 200 and first.text.startswith("Listo")
     for _ in range(3):  # Twilio's retries of the same MessageSid
-        assert phone.text(None, fields=fields) == (200, None)
+        assert phone.text(None, fields=fields, headers=RETRY) == first
     assert counted(app) == 1
     assert app.extensions["helpline_store"].get(key_of()).locale == "es"
+    # the limit saw one reply: four more this minute are answered, the fifth is not
+    assert [bool(t) for t in replies(phone, ["1", "2", "3", "4", "5"])] == [True] * 4 + [False]
+
+
+def test_a_retry_of_a_limited_message_stays_unanswered(limited):
+    app = limited()
+    phone = Phone(app.test_client())
+    replies(phone, ["1", "2", "3", "4", "5"])
+    over = twilio_fields("6", SENDER)
+    assert phone.text(None, fields=over) == (200, None)
+    assert phone.text(None, fields=over, headers=RETRY) == (200, None)
+    assert counted(app) == 6
+
+
+def test_a_retry_is_answered_from_the_record_as_it_was(limited):
+    """The first answer switched the language; its retry is still that answer, not a
+    reply worked out from the switched record."""
+    app = limited()
+    phone = Phone(app.test_client())
+    assert phone.text("hello").text
+    switch = twilio_fields("español", SENDER)
+    first = phone.text(None, fields=switch)
+    assert phone.text(None, fields=switch, headers=RETRY) == first
+    stop = twilio_fields("STOP", SENDER)
+    assert phone.text(None, fields=stop) == (200, None)
+    assert phone.text(None, fields=switch, headers=RETRY) == first  # late, after STOP
 
 
 def test_a_retried_stop_is_not_undone_by_a_later_retry_of_start(limited):
@@ -66,7 +98,7 @@ def test_a_retried_stop_is_not_undone_by_a_later_retry_of_start(limited):
     stop, start = twilio_fields("STOP", SENDER), twilio_fields("START", SENDER)
     phone.text(None, fields=stop)
     phone.text(None, fields=start)
-    assert phone.text(None, fields=stop) == (200, None)  # a late retry of STOP: ignored
+    assert phone.text(None, fields=stop) == (200, None)  # a late retry of STOP: no change
     assert app.extensions["helpline_store"].get(key_of()).opted_out is False
 
 

@@ -93,8 +93,10 @@ def test_number_and_words_are_in_neither_logs_nor_database(phone, caplog, db_pat
 
 
 def test_failure_log_quotes_neither_number_nor_words(phone, caplog, db_path, hotline):
-    db = sqlite3.connect(db_path)
-    db.execute("DROP TABLE senders")
+    db = sqlite3.connect(db_path)  # every write of a record fails (a dropped table would
+    db.execute("CREATE TRIGGER broken BEFORE INSERT ON senders "  # be made again)
+               "BEGIN SELECT RAISE(ABORT, 'broken'); END")
+    db.commit()
     db.close()
     caplog.set_level(logging.DEBUG)
     status, text = phone.text(SENTINEL_WORD, sender=SENTINEL_NUMBER)

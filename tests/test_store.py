@@ -245,8 +245,11 @@ def test_sqlite_holds_only_pseudonyms_coarse_days_and_counters(make_app, db_path
     for key, n, expires in dump["counters"]:
         assert HEX64.fullmatch(key) and 1 <= n <= 9 and now < expires <= now + DAY + 1
     assert len(dump["claims"]) == 9  # one per message: a pseudonym of its MessageSid
-    for key, expires in dump["claims"]:
+    for key, expires, memo in dump["claims"]:
         assert HEX64.fullmatch(key) and now < expires <= now + DAY + 1
+        # how it was answered, for a retry: the record before it (language, opt-out) and
+        # the limit broken; no text, no sender
+        assert re.fullmatch(r"(en|es)?:[01-]:(loop|minute|day)?", memo)
     for row_day, intent, locale, n in dump["stats"]:
         assert row_day == day and locale in ("en", "es") and n >= 1
     assert sum(row[3] for row in dump["stats"]) == 9
@@ -269,8 +272,11 @@ def test_redis_holds_only_pseudonyms_coarse_days_and_counters(make_app, redis_ur
             assert set(value) == {"l", "o"} and value["l"] in ("en", "es")
             # expires at the end of a day, so the expiry tells no time finer than the day
             assert (time.time() + ttl) % DAY < 5 or (time.time() + ttl) % DAY > DAY - 5
-        elif family in ("c", "m"):
+        elif family == "c":
             assert HEX64.fullmatch(rest) and kind == "string" and value.isdigit()
+        elif family == "m":  # answered, and how (for a retry): no text, no sender
+            assert HEX64.fullmatch(rest) and kind == "string"
+            assert re.fullmatch(r"a\|(en|es)?:[01-]:(loop|minute|day)?", value)
         else:
             assert family == "stats" and rest == str(day) and kind == "hash"
             assert all(re.fullmatch(r"[a-z_]+\|(en|es)", f) for f in value)

@@ -279,3 +279,19 @@ def test_a_caller_over_the_limit_hears_the_number_instead_of_being_put_through(m
     counts = {(intent, locale): n for _, intent, locale, n in
               app.extensions["helpline_store"].counts()}
     assert counts[("call", "en")] == 7  # every call is counted, limited or not
+
+
+def test_with_the_store_failing_a_caller_is_put_through_in_their_language(make_app,
+                                                                          db_path):
+    import sqlite3
+
+    app = make_app()
+    call = Call(app.test_client())
+    db = sqlite3.connect(db_path)
+    db.execute("CREATE TRIGGER broken BEFORE INSERT ON stats "
+               "BEGIN SELECT RAISE(ABORT, 'broken'); END")
+    db.commit()
+    db.close()
+    root = call.twiml("/voice/language?attempt=1", Digits=digit_of("es"))
+    assert root.find("Dial").text == e164(fact("hotline"))
+    assert {language for language, _ in says(root)} == {voice_yaml("es")["language"]}

@@ -113,7 +113,7 @@ def test_quick_replies_are_the_menu_entries_with_their_titles(client, engine, co
 def test_the_page_is_accessible_and_self_contained(client):
     p = page(client, "en")
     assert p.find("label", for_="message") and p.find("input", id="message")
-    assert p.find("ol", role="log")[0][0]["aria-live"] == "polite"
+    assert p.find("div", role="log")[0][0]["aria-live"] == "polite"
     assert p.find("button", id="leave")[0][1].strip() == "Leave quickly"
     assert p.find("a", href="tel:+18554357693")
     assert fact("hotline") in p.find("a", href="tel:+18554357693")[0][1]
@@ -132,13 +132,45 @@ def test_the_page_and_its_files_are_served_with_a_strict_policy(client):
             assert static.status_code == 200
 
 
+@pytest.mark.parametrize("method, path", [
+    ("GET", "/static/chat.js"), ("GET", "/static/chat.css"), ("GET", "/healthz"),
+    ("GET", "/nowhere"), ("GET", "/sms"), ("POST", "/sms"), ("POST", "/voice"),
+    ("POST", "/api/chat"), ("GET", "/static/../bot/__init__.py"),
+])
+def test_every_response_says_nosniff_and_carries_the_policy(client, method, path):
+    """Static files, the health check and error pages too (a 404 or 405 page is HTML a
+    browser would otherwise sniff and run under no policy)."""
+    with client.open(path, method=method) as response:
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_an_error_inside_still_carries_the_policy(make_app):
+    app = make_app(PROPAGATE_EXCEPTIONS=False)  # as served: a 500 page, not a raise
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("inside")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+
+
 # -- the conversation --------------------------------------------------------------------
 @pytest.mark.parametrize("message", ["hola", "hello", "4", "privacy", "asdfgh"])
 def test_the_replies_are_the_ones_sms_gets(client, engine, message):
+    """The same words, but for the menu's carrier line (STOP, message rates)."""
     response = chat(client, message)
     assert response.status_code == 200
     expected = engine.respond(message, None, channel="sms")
-    assert response.json["text"] == expected.text
+    carrier = engine.catalogs[expected.locale].gettext(
+        "Text STOP to stop. Msg & data rates may apply.")
+    assert response.json["text"] == "\n".join(
+        line for line in expected.text.split("\n") if line != carrier)
     assert response.json["locale"] == expected.locale
 
 
@@ -199,6 +231,17 @@ def test_a_malformed_request_is_refused(client, body):
     assert client.post("/api/chat", json=body, headers=SAME).status_code == 400
 
 
+@pytest.mark.parametrize("depth", [1_000, 5_000])  # 5,000 deep still fits in 64 KiB
+def test_deeply_nested_json_is_a_bad_request_not_an_error(client, depth):
+    body = "[" * depth + "]" * depth
+    response = client.post("/api/chat", data=body, content_type="application/json",
+                           headers=SAME)
+    assert response.status_code == 400
+    nested = '{"message":' * depth + '"hola"' + "}" * depth
+    assert client.post("/api/chat", data=nested, content_type="application/json",
+                       headers=SAME).status_code == 400
+
+
 # -- cross-site request forgery ----------------------------------------------------------
 def test_a_cross_site_form_post_is_refused(client):
     response = client.post("/api/chat", data={"message": "STOP"},
@@ -227,35 +270,76 @@ def test_a_same_origin_request_without_fetch_metadata_is_accepted(client):
 
 
 # -- limits ------------------------------------------------------------------------------
-def test_an_over_limit_visitor_still_gets_the_hotline(make_app):
+def test_an_over_limit_visitor_still_gets_the_hotline_without_a_429(make_app):
     client = make_app(WEB_RATE_PER_MINUTE=3).test_client()
     for message in ("hola", "1", "2"):
         assert chat(client, message).status_code == 200
     response = chat(client, "3")
-    assert response.status_code == 429
+    assert response.status_code == 200 and response.json["limited"] is True
     assert fact("hotline") in response.json["text"]
     assert response.json["hotline"] == fact("hotline")
 
 
-def test_the_limit_counts_each_web_visitor_by_address(make_app):
-    app = make_app(WEB_RATE_PER_MINUTE=1)
-    one, two = app.test_client(), app.test_client()
-    assert chat(one, "hola").status_code == 200
-    assert chat(one, "1").status_code == 429
-    response = two.post("/api/chat", json={"message": "hola"}, headers=SAME,
-                        environ_base={"REMOTE_ADDR": "192.0.2.7"})
-    assert response.status_code == 200
+def test_visitors_behind_one_address_are_counted_apart(make_app):
+    """A shared Wi-Fi or a carrier's NAT: one address, many people, each with their own
+    cookie. Each asking about the door is not a loop, and one's limit is not another's."""
+    app = make_app(**LIMITS)
+    visitors = [app.test_client() for _ in range(8)]
+    assert [chat(v, "4").status_code for v in visitors] == [200] * 8
+    assert all("limited" not in chat(v, "4").json for v in visitors)
+    lone = make_app(**{**LIMITS, "WEB_RATE_PER_MINUTE": 1}).test_client()
+    other = app.test_client()
+    assert chat(lone, "hola").status_code == 200
+    assert chat(lone, "1").json.get("limited") is True
+    assert "limited" not in chat(other, "1").json
+
+
+def test_the_same_visitor_asking_again_and_again_is_a_loop(make_app):
+    client = make_app(**LIMITS).test_client()
+    answers = [chat(client, "4").json for _ in range(4)]
+    assert ["limited" in a for a in answers] == [False, False, False, True]
+    assert fact("hotline") in answers[-1]["text"]
+
+
+def test_a_flood_from_one_address_meets_its_ceiling(make_app):
+    """A script dropping its cookie each time is a new visitor each time: the address's
+    ceiling holds it, with a 429 (a browser visitor never gets one)."""
+    app = make_app(**{**LIMITS, "WEB_ADDRESS_RATE_PER_MINUTE": 20})
+    statuses = [chat(app.test_client(), "hola").status_code for _ in range(25)]
+    assert statuses == [200] * 20 + [429] * 5
+    response = chat(app.test_client(), "hola")
+    assert fact("hotline") in response.json["text"]
+    other = app.test_client().post("/api/chat", json={"message": "hola"}, headers=SAME,
+                                   environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 200 and "limited" not in other.json
 
 
 @pytest.mark.parametrize("proxies,counted_apart", [(0, False), (1, True)])
-def test_behind_a_trusted_proxy_visitors_are_told_apart(make_app, proxies, counted_apart):
+def test_behind_a_trusted_proxy_addresses_are_told_apart(make_app, proxies, counted_apart):
     """Behind a proxy every request comes from its address; X-Forwarded-For tells the
-    visitors apart, but only when the operator says a proxy sets it (else it is forged)."""
-    app = make_app(WEB_RATE_PER_MINUTE=1, TRUSTED_PROXIES=proxies)
+    addresses apart, but only when the operator says a proxy sets it (else it is forged)."""
+    app = make_app(WEB_ADDRESS_RATE_PER_MINUTE=1, TRUSTED_PROXIES=proxies)
     one, two = app.test_client(), app.test_client()
     assert chat(one, "hola", {**SAME, "X-Forwarded-For": "198.51.100.1"}).status_code == 200
     second = chat(two, "hola", {**SAME, "X-Forwarded-For": "203.0.113.9"})
     assert second.status_code == (200 if counted_apart else 429)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "many"])
+def test_the_address_ceiling_must_be_a_positive_whole_number(make_app, value):
+    from bot import ConfigError
+
+    with pytest.raises(ConfigError, match="HELPLINE_WEB_ADDRESS_RATE_PER_MINUTE"):
+        make_app(WEB_ADDRESS_RATE_PER_MINUTE=value)
+
+
+def test_the_web_menu_does_not_speak_of_carrier_words_or_rates(client, engine):
+    for message in ("hola", "menu", "START"):
+        text = chat(client, message).json["text"]
+        assert "STOP" not in text and "rates" not in text.lower() and "tarifas" not in text
+        assert fact("hotline") in text
+    sms_menu = engine.respond("menu", None, "sms").text
+    assert "STOP" in sms_menu  # texts keep it: carriers require it
 
 
 def test_a_visitor_can_click_through_every_topic_with_the_default_limits(make_app):

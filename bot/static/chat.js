@@ -11,19 +11,56 @@
   const leave = document.getElementById("leave");
   const json = { "Content-Type": "application/json" };
 
+  // A North American number written with dashes (1-855-435-7693, 312-660-1370) or with
+  // letters (1-855-HELP-MY-FAMILY): tappable, and never broken across lines.
+  const NUMBER = /\b(?:1-)?\d{3}-(?:\d{3}-\d{4}|[A-Z]{2,}(?:-[A-Z]+)*)\b/g;
+  const KEYPAD = { A: 2, B: 2, C: 2, D: 3, E: 3, F: 3, G: 4, H: 4, I: 4, J: 5, K: 5, L: 5,
+                   M: 6, N: 6, O: 6, P: 7, Q: 7, R: 7, S: 7, T: 8, U: 8, V: 8, W: 9, X: 9,
+                   Y: 9, Z: 9 };
+
+  function tel(number) {
+    let digits = number.replace(/[A-Z]/g, (c) => KEYPAD[c]).replace(/\D/g, "");
+    if (!digits.startsWith("1")) digits = "1" + digits;
+    return "tel:+" + digits.slice(0, 11);  // a spelled number dials its first 7 letters
+  }
+
+  // `text` into `el` as text nodes (never HTML), its numbers as links (or, inside a link
+  // already, as spans that do not break).
+  function withNumbers(el, text, link) {
+    el.replaceChildren();
+    let last = 0;
+    for (const match of text.matchAll(NUMBER)) {
+      el.append(text.slice(last, match.index));
+      const number = document.createElement(link ? "a" : "span");
+      number.className = "tel";
+      number.textContent = match[0];
+      if (link) number.href = tel(match[0]);
+      el.append(number);
+      last = match.index + match[0].length;
+    }
+    el.append(text.slice(last));
+  }
+
   function add(who, text, lang) {
-    const item = document.createElement("li");
+    const item = document.createElement("div");
     item.className = "msg " + who;
     if (lang) item.lang = lang;
     const name = document.createElement("span");
     name.className = "visually-hidden";
     name.textContent = (who === "you" ? data.words.you : data.words.bot) + ": ";
     const body = document.createElement("p");
-    body.textContent = text;  // text, never HTML
+    if (who === "bot") withNumbers(body, text, true);
+    else body.textContent = text;  // text, never HTML
     item.append(name, body);
     log.append(item);
-    item.scrollIntoView({ block: "nearest" });
+    // A reply is read from its first line (under the sticky bar); the visitor's own
+    // message just comes into view above the message box.
+    item.scrollIntoView({ block: who === "bot" ? "start" : "nearest" });
   }
+
+  document.querySelectorAll("[data-numbers]").forEach((el) => {
+    withNumbers(el, el.textContent, false);
+  });
 
   function topics(items, lang) {
     quick.lang = lang;
@@ -49,7 +86,8 @@
     document.documentElement.lang = lang;
     document.title = words.service;
     document.querySelectorAll("[data-word]").forEach((el) => {
-      el.textContent = words[el.dataset.word];
+      if ("numbers" in el.dataset) withNumbers(el, words[el.dataset.word], false);
+      else el.textContent = words[el.dataset.word];
     });
     document.querySelectorAll("[data-label]").forEach((el) => {
       el.setAttribute("aria-label", words[el.dataset.label]);
@@ -92,6 +130,20 @@
   quick.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-send]");
     if (button) send(button.dataset.send);
+  });
+
+  // The language switch replaces this page too: no history entry of the helpline is
+  // left behind it for Back to return to after leaving.
+  document.querySelectorAll(".langs a").forEach((link) => {
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      window.location.replace(link.href);
+    });
+  });
+
+  // Escape leaves quickly, from anywhere on the page.
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") leave.click();
   });
 
   // Leave quickly: hide everything at once, ask the server to drop the cookie, and
