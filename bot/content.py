@@ -637,6 +637,37 @@ def _load_thresholds(path: Path, problems: _Problems) -> Thresholds:
     return Thresholds(values["urgent"], values["unknown"], urgent, MappingProxyType(least))
 
 
+REVIEW_MAX_DAYS = 180  # HELPLINE_REVIEW_MAX_DAYS: a review older than this is stale
+
+
+def review_warnings(content: Content, today: dt.date,
+                    max_days: int = REVIEW_MAX_DAYS) -> list[str]:
+    """What `helpline check` warns about before going live: replies and voice scripts
+    no person has reviewed (`reviewed: null`), reviews older than `max_days`, a review
+    date with no reviewer recorded, and hotline hours nobody has confirmed."""
+    out: list[str] = []
+    items = [(f"{code}/{REPLIES_FILE}: intents.{intent}", t.reviewed, t.reviewer)
+             for code, loc in content.locales.items() for intent, t in loc.texts.items()]
+    items += [(f"{code}/{VOICE_FILE}", loc.voice.reviewed, loc.voice.reviewer)
+              for code, loc in content.locales.items() if loc.voice]
+    for where, reviewed, reviewer in items:
+        if reviewed is None:
+            out.append(f"{where}: never reviewed by a person (reviewed: null)")
+            continue
+        age = (today - reviewed).days
+        if age > max_days:
+            out.append(f"{where}: last reviewed {reviewed} ({age} days ago, more than "
+                       f"{max_days})")
+        if not reviewer:
+            out.append(f"{where}: reviewed {reviewed}, but by whom is not recorded "
+                       "(reviewer: a role)")
+    hours = content.hours
+    if hours is not None and hours.confirmed is None:
+        out.append(f"{FACTS_FILE}: hotline_hours: not confirmed with the hotline "
+                   "(confirmed: null); replies say these hours to people")
+    return out
+
+
 def locale_codes(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir()
                   if p.is_dir() and (p / REPLIES_FILE).exists())
