@@ -52,6 +52,7 @@ DEFAULTS = {
     "CONFIRM_STOP": False,  # send our own STOP confirmation (numbers without Twilio's)
     "REDACT_MINUTES": None,  # delete Twilio's copy of messages this old, from `serve`
     "MAX_CONTENT_LENGTH": 64 * 1024,
+    "REVIEW_MAX_DAYS": 180,  # `helpline check` warns about reviews older than this
 }
 # Settings read without the HELPLINE_ prefix, as Twilio's own tools name them.
 TWILIO_ENV = ("TWILIO_AUTH_TOKEN", "TWILIO_ACCOUNT_SID")

@@ -313,6 +313,21 @@ def check(with_settings: bool) -> None:
         counts = sorted(sms.segments(t).count for _, c, t in rows if c == code)
         click.echo(f"{code}: {len(counts)} replies, median {statistics.median(counts):g} "
                    f"segments, most {counts[-1]}")
+    import datetime as dt
+
+    from .content import review_warnings
+
+    try:
+        max_days = int(_config()["REVIEW_MAX_DAYS"])
+    except (TypeError, ValueError):
+        problems.append("HELPLINE_REVIEW_MAX_DAYS: a whole number of days")
+        max_days = 180
+    warnings = review_warnings(bot.content, dt.date.today(), max_days)
+    for warning in warnings:
+        click.echo(f"WARNING {warning}", err=True)
+    if warnings:
+        click.echo(f"{len(warnings)} warning(s): do not go live with replies no person has "
+                   "reviewed (README, Editing content)", err=True)
     for problem in problems:
         click.echo(f"ERROR {problem}", err=True)
     click.echo(f"{len(problems)} problem(s)" if problems else "content and catalogs OK")

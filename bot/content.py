@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -24,13 +25,14 @@ from .decide import Thresholds
 INTENTS = (
     "menu", "rights", "silent", "walk_away", "search", "door", "sign", "lawyer", "police",
     "record", "hotline", "report", "detained", "language", "stop", "start", "privacy",
-    "forget", "thanks", "unknown",
+    "forget", "thanks", "checkin", "phone", "plan", "court", "proof", "more", "unknown",
 )
 # Intents whose reply text is interface text (gettext catalogs), not reviewed content.
-CATALOG_INTENTS = frozenset({"menu", "language", "stop", "start", "forget", "unknown"})
+CATALOG_INTENTS = frozenset({"menu", "more", "language", "stop", "start", "forget",
+                             "unknown"})
 CONTENT_INTENTS = tuple(i for i in INTENTS if i not in CATALOG_INTENTS)
 # Intents a whole-message command word may ask for (rules.yaml `commands`).
-COMMAND_INTENTS = frozenset({"menu", "stop", "start", "forget", "language"})
+COMMAND_INTENTS = frozenset({"menu", "more", "stop", "start", "forget", "language"})
 # Carrier opt-out and opt-in words: they act when they are the whole message. The opt-out
 # words are the ones US carriers, the FCC's 2025 rule and Twilio's defaults count (REVOKE
 # and OPTOUT included); two-word forms are written with one space, as normalised.
@@ -92,6 +94,75 @@ class Fact:
     reviewed: dt.date
 
 
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
+DAY_GROUPS = {"daily": DAYS, "weekdays": DAYS[:5], "weekends": DAYS[5:]}
+
+
+@dataclass(frozen=True)
+class Span:
+    """When a person answers, on some days of the week: `start` to `end` local time
+    (`end` None: until midnight)."""
+
+    days: frozenset[int]  # 0 Monday ... 6 Sunday
+    start: dt.time
+    end: dt.time | None
+
+
+@dataclass(frozen=True)
+class Hours:
+    """When people answer the hotline, per locale, in the hotline's time zone (facts.yaml
+    `hotline_hours`). `confirmed`: the day the operator confirmed them with the hotline;
+    None while they are only what the newest source said (`helpline check` warns)."""
+
+    zone: ZoneInfo
+    spans: Mapping[str, tuple[Span, ...]]
+    confirmed: dt.date | None = None
+    source: str = ""
+    note: str = ""
+
+    def local(self, now: dt.datetime) -> dt.datetime:
+        if now.tzinfo is None:
+            raise ValueError("the time must be aware (with a time zone)")
+        return now.astimezone(self.zone)
+
+    def always(self, locale: str) -> bool:
+        """Open every minute of every day: only then may a reply promise a person now."""
+        return any(s.days == frozenset(range(7)) and s.start == dt.time(0) and s.end is None
+                   for s in self.spans.get(locale, ()))
+
+    def open_at(self, locale: str, now: dt.datetime) -> bool:
+        local = self.local(now)
+        return any(local.weekday() in s.days and s.start <= local.time()
+                   and (s.end is None or local.time() < s.end)
+                   for s in self.spans.get(locale, ()))
+
+    def closes(self, locale: str, now: dt.datetime) -> dt.datetime | None:
+        """When the span open at `now` ends (None: open round the clock, or closed)."""
+        local = self.local(now)
+        for s in self.spans.get(locale, ()):
+            if local.weekday() in s.days and s.start <= local.time() and \
+                    (s.end is None or local.time() < s.end):
+                if s.end is None:
+                    return None if self.always(locale) else local.replace(
+                        hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
+                return local.replace(hour=s.end.hour, minute=s.end.minute, second=0,
+                                     microsecond=0)
+        return None
+
+    def next_open(self, locale: str, now: dt.datetime) -> dt.datetime | None:
+        """The next time a person answers, after `now` (local time); None: never."""
+        local = self.local(now)
+        for ahead in range(8):
+            day = (local + dt.timedelta(days=ahead)).date()
+            starts = sorted(s.start for s in self.spans.get(locale, ())
+                            if day.weekday() in s.days)
+            for start in starts:
+                at = dt.datetime.combine(day, start, self.zone)
+                if at > local:
+                    return at
+        return None
+
+
 @dataclass(frozen=True)
 class Text:
     """One intent's reviewed reply in one locale, placeholders already filled."""
@@ -99,7 +170,11 @@ class Text:
     reply: str
     title: str | None
     sources: tuple[str, ...]
-    reviewed: dt.date
+    reviewed: dt.date | None  # None: no person has reviewed this wording yet
+    reviewer: str | None = None  # who reviewed it: a role ("immigration attorney")
+    # When the reply tells people to call: what to do until a person answers the
+    # hotline (the hours line comes before it). None: the reply names no call.
+    when_closed: str | None = None
     # `reply_when_redacting`, when given, replaces `reply` while the bot deletes Twilio's
     # copy of messages (HELPLINE_REDACT_MINUTES): the privacy reply says what is true.
 
@@ -121,7 +196,8 @@ class Voice:
     voice: str  # a text-to-speech voice that speaks that language: Polly.Joanna
     summary: str
     sources: tuple[str, ...]
-    reviewed: dt.date
+    reviewed: dt.date | None
+    reviewer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,12 +220,14 @@ class LocaleContent:
 class Content:
     directory: Path
     facts: Mapping[str, Fact]
-    menu: Mapping[str, str]
+    menu: Mapping[str, str]  # every digit: the first page's and the second's
     locales: Mapping[str, LocaleContent] = field(default_factory=dict)
     examples: tuple[Example, ...] = ()  # what the model learns from
     heldback: tuple[Example, ...] = ()  # what measures it: never trained on
     thresholds: Thresholds = Thresholds()
     settings: Mapping[str, str] = field(default_factory=dict)  # {org_name}, {retention_days}
+    more: tuple[str, ...] = ()  # the digits on the menu's second page ("more topics")
+    hours: Hours | None = None  # when a person answers the hotline
 
     @property
     def values(self) -> dict[str, str]:
@@ -184,7 +262,83 @@ def _date(value: object, file: str, key: str, problems: _Problems) -> dt.date:
     return dt.date.min
 
 
-def _load_facts(path: Path, problems: _Problems) -> tuple[dict, dict]:
+def _review(raw: Mapping, file: str, key: str, problems: _Problems
+            ) -> tuple[dt.date | None, str | None]:
+    """`reviewed` (a date, or null: no person has reviewed it yet) and `reviewer` (who
+    did: a role, e.g. "immigration attorney, ICIRR partner")."""
+    key = f"{key}." if key else ""
+    if "reviewed" not in raw:
+        problems.add(file, f"{key}reviewed", "say when a person last reviewed it (a date "
+                     "like 2026-11-28), or null if nobody has yet")
+        return None, None
+    value, reviewer = raw.get("reviewed"), raw.get("reviewer")
+    reviewer = str(reviewer).strip() if reviewer is not None else None
+    if value is None:
+        if reviewer:
+            problems.add(file, f"{key}reviewer", "a reviewer without a date: give "
+                         "`reviewed` the day they reviewed it")
+        return None, None
+    # A date with no reviewer recorded (older content) loads; `helpline check` asks who.
+    return _date(value, file, f"{key}reviewed", problems), reviewer or None
+
+
+def _time(value: object, file: str, key: str, problems: _Problems) -> dt.time | None:
+    """'06:00' -> 6:00; '24:00' -> None (midnight, the end of the day)."""
+    text = str(value or "")
+    match = re.fullmatch(r"([01]?\d|2[0-4]):([0-5]\d)", text)
+    if not match or (match[1] == "24" and match[2] != "00"):
+        problems.add(file, key, f"a time like 06:00 or 21:30 (24:00 for midnight), "
+                     f"not {value!r}: quote it")
+        return dt.time(0)
+    return None if match[1] == "24" else dt.time(int(match[1]), int(match[2]))
+
+
+def _load_hours(raw: object, name: str, problems: _Problems) -> Hours | None:
+    """facts.yaml `hotline_hours`: the time zone, and per locale the spans when a
+    person answers."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        problems.add(name, "hotline_hours", "a mapping: time_zone, confirmed, languages")
+        return None
+    try:
+        zone = ZoneInfo(str(raw.get("time_zone") or ""))
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.add(name, "hotline_hours.time_zone", "an IANA time zone like "
+                     f"America/Chicago, not {raw.get('time_zone')!r}")
+        return None
+    confirmed = raw.get("confirmed")
+    if confirmed is not None and not isinstance(confirmed, dt.date):
+        problems.add(name, "hotline_hours.confirmed", "the date the hotline confirmed these "
+                     f"hours (2026-12-01), or null until then, not {confirmed!r}")
+        confirmed = None
+    spans: dict[str, tuple[Span, ...]] = {}
+    for code, items in (raw.get("languages") or {}).items():
+        out = []
+        for i, item in enumerate(items if isinstance(items, list) else [items]):
+            key = f"hotline_hours.languages.{code}[{i}]"
+            if not isinstance(item, dict):
+                problems.add(name, key, "a mapping: days, from, to")
+                continue
+            days = item.get("days")
+            names = DAY_GROUPS.get(days, ()) if isinstance(days, str) else days or ()
+            bad = [d for d in names if d not in DAYS]
+            if not names or bad:
+                problems.add(name, f"{key}.days", "daily, weekdays, weekends or a list of "
+                             f"{', '.join(DAYS)}, not {days!r}")
+            start = _time(item.get("from"), name, f"{key}.from", problems) or dt.time(0)
+            end = _time(item.get("to"), name, f"{key}.to", problems)
+            if end is not None and end <= start:
+                problems.add(name, f"{key}.to", "must be later than `from` (24:00 for "
+                             "midnight)")
+            out.append(Span(frozenset(DAYS.index(d) for d in names if d in DAYS), start, end))
+        spans[str(code)] = tuple(out)
+    return Hours(zone, MappingProxyType(spans), confirmed, str(raw.get("source") or ""),
+                 " ".join(str(raw.get("note") or "").split()))
+
+
+def _load_facts(path: Path, problems: _Problems
+                ) -> tuple[dict, dict, tuple[str, ...], Hours | None]:
     data, name = _read(path, problems), str(path)
     facts = {}
     for key, raw in (data.get("facts") or {}).items():
@@ -197,10 +351,17 @@ def _load_facts(path: Path, problems: _Problems) -> tuple[dict, dict]:
         facts[key] = Fact(str(raw["value"]), str(raw.get("what", "")),
                           str(raw.get("source", "")), reviewed)
     menu = {str(k): v for k, v in (data.get("menu") or {}).items()}
-    for digit, intent in menu.items():
-        if intent not in INTENTS:
-            problems.add(name, f"menu.{digit}", f"unknown intent {intent!r}")
-    return facts, menu
+    more = {str(k): v for k, v in (data.get("more_topics") or {}).items()}
+    for digit in set(menu) & set(more):
+        problems.add(name, f"more_topics.{digit}", "this digit is on the first page too")
+    for key, digits in (("menu", menu), ("more_topics", more)):
+        for digit, intent in digits.items():
+            if intent not in INTENTS:
+                problems.add(name, f"{key}.{digit}", f"unknown intent {intent!r}")
+            elif not digit.isdigit():
+                problems.add(name, f"{key}.{digit}", "menu choices are digits")
+    hours = _load_hours(data.get("hotline_hours"), name, problems)
+    return facts, {**menu, **more}, tuple(more), hours
 
 
 def placeholders(text: str) -> set[str]:
@@ -248,8 +409,12 @@ def _load_texts(path: Path, values: Mapping[str, str], menu_intents: set[str],
         title = raw.get("title")
         if intent in menu_intents and not title:
             problems.add(name, f"{key}.title", "a menu entry needs a short title")
-        reviewed = _date(raw.get("reviewed"), name, f"{key}.reviewed", problems)
-        texts[intent] = Text(reply, title, sources, reviewed)
+        reviewed, reviewer = _review(raw, name, key, problems)
+        when_closed = None
+        if raw.get("when_closed") is not None:
+            when_closed = _fill(str(raw["when_closed"]), values, name, f"{key}.when_closed",
+                                problems)
+        texts[intent] = Text(reply, title, sources, reviewed, reviewer, when_closed)
     for intent in set(raw_intents) - set(CONTENT_INTENTS):
         problems.add(name, f"intents.{intent}", "not an intent with reviewed content")
     return service, texts
@@ -326,10 +491,10 @@ def _load_voice(path: Path, values: Mapping[str, str], problems: _Problems) -> V
     sources = tuple(data.get("sources") or ())
     if not sources:
         problems.add(name, "sources", "list at least one source")
-    reviewed = _date(data.get("reviewed"), name, "reviewed", problems)
+    reviewed, reviewer = _review(data, name, "", problems)
     if len(problems) > before:
         return None
-    return Voice(language, voice, raw.format_map(spoken), sources, reviewed)
+    return Voice(language, voice, raw.format_map(spoken), sources, reviewed, reviewer)
 
 
 def normal_words(text: str) -> tuple[str, ...]:
@@ -472,6 +637,37 @@ def _load_thresholds(path: Path, problems: _Problems) -> Thresholds:
     return Thresholds(values["urgent"], values["unknown"], urgent, MappingProxyType(least))
 
 
+REVIEW_MAX_DAYS = 180  # HELPLINE_REVIEW_MAX_DAYS: a review older than this is stale
+
+
+def review_warnings(content: Content, today: dt.date,
+                    max_days: int = REVIEW_MAX_DAYS) -> list[str]:
+    """What `helpline check` warns about before going live: replies and voice scripts
+    no person has reviewed (`reviewed: null`), reviews older than `max_days`, a review
+    date with no reviewer recorded, and hotline hours nobody has confirmed."""
+    out: list[str] = []
+    items = [(f"{code}/{REPLIES_FILE}: intents.{intent}", t.reviewed, t.reviewer)
+             for code, loc in content.locales.items() for intent, t in loc.texts.items()]
+    items += [(f"{code}/{VOICE_FILE}", loc.voice.reviewed, loc.voice.reviewer)
+              for code, loc in content.locales.items() if loc.voice]
+    for where, reviewed, reviewer in items:
+        if reviewed is None:
+            out.append(f"{where}: never reviewed by a person (reviewed: null)")
+            continue
+        age = (today - reviewed).days
+        if age > max_days:
+            out.append(f"{where}: last reviewed {reviewed} ({age} days ago, more than "
+                       f"{max_days})")
+        if not reviewer:
+            out.append(f"{where}: reviewed {reviewed}, but by whom is not recorded "
+                       "(reviewer: a role)")
+    hours = content.hours
+    if hours is not None and hours.confirmed is None:
+        out.append(f"{FACTS_FILE}: hotline_hours: not confirmed with the hotline "
+                   "(confirmed: null); replies say these hours to people")
+    return out
+
+
 def locale_codes(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir()
                   if p.is_dir() and (p / REPLIES_FILE).exists())
@@ -487,7 +683,7 @@ def load(directory: str | Path, settings: Mapping[str, object] | None = None) ->
     if not directory.is_dir():
         raise ContentError([f"{directory}: -: content folder not found "
                             "(set HELPLINE_CONTENT_DIR)"])
-    facts, menu = _load_facts(directory / FACTS_FILE, problems)
+    facts, menu, more, hours = _load_facts(directory / FACTS_FILE, problems)
     values = {**{k: str(v) for k, v in (settings or {}).items()},
               **{k: f.value for k, f in facts.items()}}
     locales = {}
@@ -496,7 +692,7 @@ def load(directory: str | Path, settings: Mapping[str, object] | None = None) ->
         problems.add(str(directory), "-", f"no locale folder with {REPLIES_FILE}")
     for code in codes:
         service, texts = _load_texts(directory / code / REPLIES_FILE, values,
-                                     set(menu.values()) - {"menu"}, problems)
+                                     set(menu.values()) - {"menu", "more"}, problems)
         rules = _load_rules(directory / code / RULES_FILE, problems)
         voice = _load_voice(directory / code / VOICE_FILE, values, problems)
         locales[code] = LocaleContent(code=code, service=service,
@@ -508,8 +704,15 @@ def load(directory: str | Path, settings: Mapping[str, object] | None = None) ->
         heldback += _load_examples(folder / HELDBACK_FILE, code, True, problems)
     _check_examples(directory, examples, heldback, codes, problems)
     thresholds = _load_thresholds(directory / THRESHOLDS_FILE, problems)
+    for code in codes:
+        calls = [i for i, t in locales[code].texts.items() if t.when_closed is not None]
+        if calls and (hours is None or not hours.spans.get(code)):
+            problems.add(str(directory / FACTS_FILE), f"hotline_hours.languages.{code}",
+                         f"replies that say call ({', '.join(calls)}) need the hours a "
+                         f"person answers in {code}")
     if problems:
         raise ContentError(list(problems))
     return Content(directory, MappingProxyType(facts), MappingProxyType(menu),
                    MappingProxyType(locales), tuple(examples), tuple(heldback), thresholds,
-                   MappingProxyType({k: str(v) for k, v in (settings or {}).items()}))
+                   MappingProxyType({k: str(v) for k, v in (settings or {}).items()}),
+                   more, hours)

@@ -7,6 +7,7 @@ the reply's locale; rights content comes from the reviewed content files.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import gettext
 import re
@@ -16,6 +17,7 @@ from typing import NamedTuple
 from pathlib import Path
 
 from babel import Locale
+from babel.dates import format_date, format_time
 
 from . import i18n, sms
 from .content import COMMAND_INTENTS, CONTENT_INTENTS, OPT_IN_IF_OPTED_OUT, Content
@@ -68,12 +70,14 @@ class _Turn:
     """What a handler sees (`_` is the locale's gettext; `keep`, the language to
     remember: one the sender wrote in plainly, else the one remembered before)."""
 
-    __slots__ = ("match", "locale", "state", "_", "keep", "carrier")
+    __slots__ = ("match", "locale", "state", "_", "keep", "carrier", "now")
 
     def __init__(self, match: Match, locale: str, state: State, _: Callable[[str], str],
-                 keep: str | None = None, carrier: bool = True):
+                 keep: str | None = None, carrier: bool = True,
+                 now: dt.datetime | None = None):
         self.match, self.locale, self.state, self._ = match, locale, state, _
         self.keep, self.carrier = keep, carrier
+        self.now = now or dt.datetime.now(dt.timezone.utc)
 
 
 class Helpline:
@@ -94,6 +98,7 @@ class Helpline:
         self.gsm7 = encoding == "gsm7"
         self.facts = content.values
         self.menus = {code: self._menu_text(code) for code in self.codes}  # built once
+        self.mores = {code: self._more_text(code) for code in self.codes}
         self.commands = frozenset(  # the command words the replies mention: MENU, BORRAR...
             word for _, _, reply in self.all_replies() for word in _CAPS.findall(reply)
             if self.matcher.match(word).intent in COMMAND_INTENTS)
@@ -107,10 +112,12 @@ class Helpline:
 
     # -- the one entry point -------------------------------------------------------------
     def respond(self, text: str, state: State | None = None, channel: str = "sms",
-                opt_out_type: str | None = None) -> Reply:
+                opt_out_type: str | None = None, now: dt.datetime | None = None) -> Reply:
         """The reply to one message; `channel` ("sms", "whatsapp", "web") only changes
         how the text is shown, never what it says. `opt_out_type` is Twilio's OptOutType
-        (STOP, START, HELP): when given it decides, whatever the words."""
+        (STOP, START, HELP): when given it decides, whatever the words. `now` (aware):
+        the time, for replies that say when a person answers the hotline; the clock
+        when not given (so the same text and `now` always get the same reply)."""
         if channel not in CHANNELS:
             raise ValueError(f"unknown channel {channel!r}; one of {sorted(CHANNELS)}")
         state = state or State()
@@ -140,7 +147,7 @@ class Helpline:
         keep = written if written and (match.sure or match.clear and not remembered) \
             else remembered
         turn = _Turn(match, locale, state, self.catalogs[locale].gettext, keep,
-                     CHANNELS[channel].carrier)
+                     CHANNELS[channel].carrier, now)
         handler = HANDLERS.get(match.intent, _reviewed)
         reply = handler(self, turn)
         if opt_out_type and reply.intent == "stop":
@@ -173,17 +180,83 @@ class Helpline:
     def menu(self, locale: str) -> str:
         return self.menus[locale]
 
+    def more(self, locale: str) -> str:
+        return self.mores[locale]
+
+    def _topics(self, locale: str, digits: list[str]) -> list[str]:
+        texts = self.content.locales[locale].texts
+        return [f"{d} {texts[self.content.menu[d]].title}" for d in digits
+                if self.content.menu[d] in texts and texts[self.content.menu[d]].title]
+
     def _menu_text(self, locale: str) -> str:
         _ = self.catalogs[locale].gettext
         loc = self.content.locales[locale]
         lines = [self.fill(_("{service}. Reply with a number:"), service=loc.service)]
-        for digit, intent in self.content.menu.items():
-            if intent in loc.texts and loc.texts[intent].title:
-                lines.append(f"{digit} {loc.texts[intent].title}")
+        lines += self._topics(locale, [d for d in self.content.menu
+                                       if d not in self.content.more])
+        if self.content.more:
+            lines.append(_("MORE: other topics"))
         lines.append(self.fill(_("Urgent? Call {hotline_name} ({hotline}).")))
         lines.extend(self.switch_lines(exclude=locale))
         lines.append(_("Text STOP to stop. Msg & data rates may apply."))
         return "\n".join(lines)
+
+    def _more_text(self, locale: str) -> str:
+        """The menu's second page: the topics on it, and the way back."""
+        _ = self.catalogs[locale].gettext
+        lines = [_("More topics. Reply with a number:")]
+        lines += self._topics(locale, list(self.content.more))
+        back = next((d for d, i in self.content.menu.items() if i == "menu"), None)
+        if back:
+            lines.append(_("{digit} The first topics").format(digit=back))
+        lines.append(self.fill(_("Urgent? Call {hotline_name} ({hotline}).")))
+        return "\n".join(lines)
+
+    # -- when a person answers the hotline --------------------------------------------
+    def hours_line(self, locale: str, now: dt.datetime) -> tuple[str, bool]:
+        """What is true at `now` of the hotline's hours (facts.yaml), in the sender's
+        language, and whether a person answers now. Never promises a person at an hour
+        the hours do not give."""
+        hours, _ = self.content.hours, self.catalogs[locale].gettext
+        if hours is None or not hours.spans.get(locale):
+            return "", False
+        if hours.always(locale):
+            return _("A person answers the hotline at any hour."), True
+        if hours.open_at(locale, now):
+            close = hours.closes(locale, now)
+            return _("A person answers the hotline until {time}.").format(
+                time=self._clock(close, locale)), True
+        opens = hours.next_open(locale, now)
+        if opens is None:
+            return "", False
+        today = hours.local(now).date()
+        if opens.date() == today:
+            day = _("today")
+        elif opens.date() == today + dt.timedelta(days=1):
+            day = _("tomorrow")
+        else:
+            day = _("on {weekday}").format(weekday=format_date(opens, "EEEE", locale=locale))
+        return _("A person answers the hotline from {time} {day}.").format(
+            time=self._clock(opens, locale), day=day), False
+
+    @staticmethod
+    def _clock(at: dt.datetime | None, locale: str) -> str:
+        if at is None:
+            return ""
+        return format_time(at, "short", locale=locale).replace("\u202f", " ")
+
+    def with_hours(self, text: str, locale: str, now: dt.datetime, until: str) -> str:
+        """A reply that says "call", with when a person answers and, when nobody does
+        now, what to do until then (`until`)."""
+        line, answering = self.hours_line(locale, now)
+        if not line:
+            return text
+        return f"{text}\n{line}" if answering else f"{text}\n{line} {until}".rstrip()
+
+    def sample_times(self) -> list[dt.datetime]:
+        """Every hour of one week: what `helpline check` measures hours-aware replies at."""
+        start = dt.datetime(2026, 11, 30, tzinfo=dt.timezone.utc)  # a Monday
+        return [start + dt.timedelta(minutes=30 * i) for i in range(7 * 48)]
 
     def help_text(self, locale: str) -> str:
         """The HELP reply carriers ask for: who runs the line and how to reach them, how
@@ -219,25 +292,37 @@ class Helpline:
         """(name, locale, text) for every reply the bot can send: for `helpline check`."""
         out = []
         for code in self.codes:
+            _ = self.catalogs[code].gettext
             for intent in CONTENT_INTENTS:
-                out.append((intent, code, self.content.locales[code].texts[intent].reply))
-            for name, intent, target in (("menu", "menu", None), ("unknown", "unknown", None),
+                out.append((intent, code, self._longest(
+                    code, lambda now, i=intent: _reviewed(self, _Turn(
+                        Match(i, code), code, State(code), _, now=now)).text or "")))
+            for name, intent, target in (("menu", "menu", None), ("more", "more", None),
+                                         ("unknown", "unknown", None),
                                          ("forget", "forget", None),
                                          ("language", "language", code),
                                          ("language?", "language", None)):
                 match = Match(intent, code, target)
-                reply = HANDLERS[intent](self, _Turn(match, code, State(code),
-                                                     self.catalogs[code].gettext))
-                out.append((name, code, reply.text or ""))
+                out.append((name, code, self._longest(code, lambda now, m=match: HANDLERS[
+                    m.intent](self, _Turn(m, code, State(code), _, now=now)).text or "")))
             out.append(("help", code, self.help_text(code)))
             out.append(("stop", code, self.stop_text(code)))
             out.append(("error", code, self.error_text(code)))
         return out
 
+    def _longest(self, code: str, reply: Callable[[dt.datetime], str]) -> str:
+        """The costliest of a reply's texts over a week (hours-aware replies differ)."""
+        texts = {reply(now) for now in self.sample_times()}
+        return max(sorted(texts), key=lambda t: (sms.segments(t).count,
+                                                 sms.segments(t).units))
+
 
 # -- handlers: one small function per intent that is more than its reviewed reply ------
 def _reviewed(bot: Helpline, t: _Turn) -> Reply:
-    text = bot.content.locales[t.locale].texts[t.match.intent].reply
+    entry = bot.content.locales[t.locale].texts[t.match.intent]
+    text = entry.reply
+    if entry.when_closed is not None:  # it says call: say when a person answers
+        text = bot.with_hours(text, t.locale, t.now, entry.when_closed)
     return Reply(text, t.match.intent, t.locale, State(t.keep, t.state.opted_out))
 
 
@@ -248,9 +333,15 @@ def _menu(bot: Helpline, t: _Turn) -> Reply:
     return Reply(text, t.match.intent, t.locale, State(t.keep, t.state.opted_out))
 
 
+def _more(bot: Helpline, t: _Turn) -> Reply:
+    return Reply(bot.more(t.locale), "more", t.locale, State(t.keep, t.state.opted_out))
+
+
 def _unknown(bot: Helpline, t: _Turn) -> Reply:
     text = bot.fill(t._("Sorry, I did not understand. Text MENU for the options, or call "
-                        "{hotline_name} ({hotline}) to talk to a person."))
+                        "{hotline_name} ({hotline})."))
+    text = bot.with_hours(text, t.locale, t.now, t._("Until then, text MENU for what to "
+                                                     "do now."))
     return Reply(text, "unknown", t.locale, State(t.keep, t.state.opted_out))
 
 
@@ -288,6 +379,7 @@ def _forget(bot: Helpline, t: _Turn) -> Reply:
 
 HANDLERS: dict[str, Callable[[Helpline, _Turn], Reply]] = {
     "menu": _menu,
+    "more": _more,
     "unknown": _unknown,
     "language": _language,
     "stop": _stop,

@@ -104,6 +104,12 @@ def _words(intent: str, extra: frozenset[str] = frozenset()) -> list[str]:
         w.upper() for w in extra)
 
 
+def _last_review(texts, _) -> str:  # type: ignore[no-untyped-def]
+    """The latest day a person reviewed any reply, or that none has been yet."""
+    dates = [t.reviewed for t in texts if t.reviewed is not None]
+    return max(dates).isoformat() if dates else _("not yet")
+
+
 def values(bot: Helpline, code: str, config: Mapping[str, object]) -> dict[str, str]:
     _ = bot.catalogs[code].gettext
     texts = bot.content.locales[code].texts.values()
@@ -113,7 +119,7 @@ def values(bot: Helpline, code: str, config: Mapping[str, object]) -> dict[str, 
             "stop_words": ", ".join(_words("stop")),
             "start_words": ", ".join(_words("start", OPT_IN_IF_OPTED_OUT)),
             "help_words": _(" or ").join(sorted(w.upper() for w in HELP_WORDS)),
-            "reviewed": max(t.reviewed for t in texts).isoformat()}
+            "reviewed": _last_review(texts, _)}
 
 
 def build(bot: Helpline, code: str, sections: tuple, config: Mapping[str, object]

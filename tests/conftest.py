@@ -382,3 +382,13 @@ def redis_url(redis_server: RedisServer) -> str:
     client.flushall()
     client.close()
     return redis_server.url
+
+
+def reply_now(engine: Helpline, code: str, intent: str) -> str:
+    """A reviewed reply as the bot sends it now: replies that say "call" end with when a
+    person answers the hotline (tests/test_hours.py pins the time)."""
+    from bot.conversation import State, _reviewed, _Turn
+    from bot.intents import Match
+
+    turn = _Turn(Match(intent, code), code, State(code), engine.catalogs[code].gettext)
+    return _reviewed(engine, turn).text or ""

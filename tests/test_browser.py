@@ -19,7 +19,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from conftest import fact
+from conftest import fact, reply_now
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -110,7 +110,7 @@ def test_a_visitor_chats_presses_a_topic_and_leaves_quickly(browser, server, eng
 
         assert "STOP" not in menu.inner_text()  # no carrier words on the page
 
-        door = engine.content.locales["es"].texts["door"].reply
+        door = reply_now(engine, "es", "door")
         page.get_by_role("button", name="4 Puerta").click()  # the topics are Spanish now
         expect(bot_messages(page)).to_have_count(2)
         expect(bot_messages(page).nth(1)).to_have_text(door, use_inner_text=True)

@@ -145,10 +145,27 @@ EXAMPLES = [
     ("gracias", "thanks", "es"),
     ("muchas gracias", "thanks", "es"),
     ("dios le bendiga", "thanks", "es"),
+
+    ("i have an ICE check-in next week, should i go", "checkin", "en"),
+    ("they put an ankle monitor on me", "checkin", "en"),
+    ("tengo cita con ICE el lunes, voy o no", "checkin", "es"),
+    ("me pusieron grillete, que hago", "checkin", "es"),
+    ("should i turn off face id before a protest", "phone", "en"),
+    ("can ICE track my phone location", "phone", "en"),
+    ("ICE puede rastrear mi celular", "phone", "es"),
+    ("who takes care of my kids if i get deported", "plan", "en"),
+    ("quien cuida a mis hijos si me deportan", "plan", "es"),
+    ("i got a notice to appear, what now", "court", "en"),
+    ("tengo corte de inmigracion la otra semana", "court", "es"),
+    ("what papers prove i have been here 2 years", "proof", "en"),
+    ("me pueden deportar sin juez si no pruebo 2 años", "proof", "es"),
+    ("more topics", "more", "en"),
+    ("más temas", "more", "es"),
 ]
 
 MENU = {"1": "silent", "2": "walk_away", "3": "search", "4": "door", "5": "sign",
-        "6": "lawyer", "7": "police", "8": "record", "9": "hotline", "0": "menu"}
+        "6": "lawyer", "7": "police", "8": "record", "9": "hotline", "0": "menu",
+        "10": "checkin", "11": "phone", "12": "plan", "13": "court", "14": "proof"}
 
 
 def test_examples_cover_every_intent_in_both_languages():
@@ -190,7 +207,8 @@ def test_digit_selects_the_menu_entry_in_the_remembered_language(engine, digit, 
     if intent == "menu":
         assert reply.text == engine.menu(locale)
     else:
-        assert reply.text == engine.content.locales[locale].texts[intent].reply
+        # a reply that says "call" ends with when a person answers (test_hours.py)
+        assert reply.text.startswith(engine.content.locales[locale].texts[intent].reply)
     assert reply.state == State(locale)
 
 
@@ -260,7 +278,7 @@ def test_a_message_never_changes_another_senders_language(engine):
     assert engine.respond("necesito un abogado").locale == "es"
     assert engine.respond("4").locale == "en"
     assert engine.respond("4", State("es")).locale == "es"
-    assert engine.respond("4").text == engine.content.locales["en"].texts["door"].reply
+    assert engine.respond("4").text.startswith(engine.content.locales["en"].texts["door"].reply)
 
 
 def test_error_text_has_the_hotline_in_every_language(engine):

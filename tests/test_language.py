@@ -6,11 +6,11 @@ import pytest
 
 from bot.conversation import State
 from bot.i18n import language_name, negotiate
-from conftest import Phone, key_of
+from conftest import Phone, key_of, reply_now
 
 
 def door(engine, code):
-    return engine.content.locales[code].texts["door"].reply
+    return reply_now(engine, code, "door")
 
 
 def test_hola_gets_a_spanish_reply(phone, engine):
@@ -47,7 +47,7 @@ def test_default_language_is_a_setting(make_app, engine, setting):
     phone = Phone(make_app(DEFAULT_LOCALE=setting).test_client())
     assert phone.text("4") == (200, door(engine, "es"))
     assert phone.text("my dad was picked up by ICE", sender="+13125550101") == (
-        200, engine.content.locales["en"].texts["detained"].reply)
+        200, reply_now(engine, "en", "detained"))
 
 
 def test_unavailable_default_language_falls_back_to_a_content_locale(make_app, engine):

@@ -9,7 +9,7 @@ import pytest
 from bot import ConfigError
 from bot.content import CARRIER_WORDS, HELP_WORDS
 from bot.sms import MAX_SEGMENTS, segments
-from conftest import ORG, SENDER, key_of, stored
+from conftest import ORG, SENDER, key_of, stored, reply_now
 
 # Twilio's default opt-out words, which the FCC's April 2025 rule also counts.
 STOP_WORDS = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"]
@@ -29,7 +29,7 @@ def test_carrier_word_lists_match_the_content_module():
 
 
 def test_stop_silences_until_start(phone, engine, db_path):
-    door = engine.content.locales["en"].texts["door"].reply
+    door = reply_now(engine, "en", "door")
     assert phone.text("4") == (200, door)
 
     assert phone.text("STOP") == (200, None)
@@ -46,7 +46,7 @@ def test_opt_out_is_per_sender(phone, engine):
     assert phone.text("STOP", sender="+13125550101") == (200, None)
     assert phone.text("4", sender="+13125550101") == (200, None)
     assert phone.text("4", sender="+13125550102") == (
-        200, engine.content.locales["en"].texts["door"].reply)
+        200, reply_now(engine, "en", "door"))
 
 
 @pytest.mark.parametrize("word", STOP_WORDS + STOP_PHRASES + STOP_VARIANTS)
@@ -73,7 +73,7 @@ def test_start_answers_in_the_remembered_language(phone, engine):
     assert phone.text("buenas tardes") == (200, engine.menu("es"))
     assert phone.text("STOP") == (200, None)
     assert phone.text("START") == (200, engine.help_text("es"))
-    assert phone.text("4") == (200, engine.content.locales["es"].texts["door"].reply)
+    assert phone.text("4") == (200, reply_now(engine, "es", "door"))
 
 
 def test_forget_while_opted_out_deletes_silently(phone, db_path):
@@ -116,7 +116,7 @@ HELP_PARTS = {
     "en": ["We reply only when you text", "msg frequency varies",
            "Msg & data rates may apply", "STOP to stop"],
     "es": ["Solo respondemos cuando usted nos escribe",
-           "Pueden aplicar tarifas de mensajes y datos", "STOP: salir"],
+           "Pueden aplicarse tarifas de mensajes y datos", "STOP: salir"],
 }
 
 

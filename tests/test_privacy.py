@@ -12,7 +12,7 @@ import pytest
 
 from bot.conversation import State
 from bot.store import DAY, SqliteStore, pseudonym
-from conftest import SECRET, SENDER, key_of, stored
+from conftest import SECRET, SENDER, key_of, stored, reply_now
 
 SENTINEL_NUMBER = "+13125559876"
 SENTINEL_WORD = "zanzibarquux"
@@ -34,7 +34,7 @@ def log_text(caplog: pytest.LogCaptureFixture) -> str:
 # -- forget ------------------------------------------------------------------------------
 def test_borrar_deletes_the_senders_record_at_once(phone, engine, db_path, hotline):
     assert phone.text("buenas tardes") == (200, engine.menu("es"))
-    assert phone.text("4") == (200, engine.content.locales["es"].texts["door"].reply)
+    assert phone.text("4") == (200, reply_now(engine, "es", "door"))
     assert key_of(SENDER) in stored(db_path)
 
     status, text = phone.text("borrar")

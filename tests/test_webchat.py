@@ -93,7 +93,8 @@ def test_the_language_switch_is_visible_and_works(client):
 def test_the_switch_changes_the_language_of_the_replies_too(client, engine):
     assert chat(client, "hola").json["locale"] == "es"
     assert html_lang(page(client, "es-MX", "?lang=en")) == "en"
-    assert chat(client, "4").json["text"] == engine.content.locales["en"].texts["door"].reply
+    assert chat(client, "4").json["text"].startswith(
+        engine.content.locales["en"].texts["door"].reply)
     assert html_lang(page(client, "es-MX")) == "en"  # the conversation's language first
 
 
@@ -177,7 +178,7 @@ def test_the_replies_are_the_ones_sms_gets(client, engine, message):
 def test_the_language_is_remembered_in_the_cookie(client, engine):
     assert chat(client, "hola").json["locale"] == "es"
     reply = chat(client, "4").json
-    assert reply["text"] == engine.content.locales["es"].texts["door"].reply
+    assert reply["text"].startswith(engine.content.locales["es"].texts["door"].reply)
     assert [q["title"] for q in reply["quick"]][:1] == ["Silencio"]
 
 

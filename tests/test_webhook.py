@@ -9,8 +9,8 @@ from twilio.request_validator import RequestValidator
 
 from bot import ConfigError
 from bot.conversation import State
-from conftest import (LOCAL_URL, SECRET, SENDER, TOKEN, Phone, key_of, sign, stored,
-                      twilio_fields, twiml_messages)
+from conftest import (LOCAL_URL, SECRET, SENDER, TOKEN, Phone, key_of, reply_now, sign,
+                      stored, twilio_fields, twiml_messages)
 
 PUBLIC = "https://bot.example.org"
 
@@ -166,7 +166,7 @@ def test_body_over_1600_chars_is_answered_from_its_first_1600(phone, engine):
     assert len(body) > 1600
     status, text = phone.text(body)
     assert status == 200
-    assert text == engine.content.locales["en"].texts["door"].reply
+    assert text == reply_now(engine, "en", "door")
 
 
 def test_whatsapp_sender_is_answered_and_remembered(phone, engine, db_path):
@@ -297,5 +297,5 @@ def test_a_failure_half_way_changes_nothing_and_its_retry_is_answered(make_app, 
     db.commit()
     db.close()
     status, text = phone.text(None, fields=fields)  # Twilio's retry of the same message
-    assert status == 200 and text == engine.content.locales["en"].texts["door"].reply
+    assert status == 200 and text == reply_now(engine, "en", "door")
     assert key_of() in stored(db_path)

@@ -46,8 +46,8 @@ def test_the_whatsapp_menu_shows_digits_and_commands_in_bold(engine, message, lo
     assert reply.intent == "menu" and reply.locale == locale
     lines = reply.text.splitlines()
     entries = [line for line in lines if re.match(r"\*\d\* ", line)]
-    titled = {d for d, i in engine.content.menu.items()
-              if engine.content.locales[locale].texts.get(i) and
+    titled = {d for d, i in engine.content.menu.items() if d not in engine.content.more
+              and engine.content.locales[locale].texts.get(i) and
               engine.content.locales[locale].texts[i].title}
     assert {line[1] for line in entries} == titled
     assert f"*{stop_word}*" in reply.text
@@ -97,4 +97,4 @@ def test_an_sms_sender_gets_plain_text_through_sms_webhook(phone):
 def test_a_whatsapp_sender_remembers_language_like_sms(phone, engine):
     assert "*MENU*" in phone.text("español", sender=WHATSAPP).text
     door = engine.content.locales["es"].texts["door"].reply
-    assert phone.text("4", sender=WHATSAPP).text == door  # remembered: Spanish
+    assert phone.text("4", sender=WHATSAPP).text.startswith(door)  # remembered: Spanish
