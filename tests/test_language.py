@@ -85,7 +85,7 @@ def test_remembered_language_no_longer_offered_falls_back_to_the_default(app, ph
 # -- what is remembered: only a language the sender wrote in, or asked for ----------------
 @pytest.mark.parametrize("first", ["START", "4", "🙏", "ok"])
 @pytest.mark.parametrize("then, intent", [("DERECHOS", "rights"), ("abogado", "lawyer"),
-                                          ("ayuda", "menu")])
+                                          ("gracias", "thanks")])
 def test_a_defaulted_language_does_not_stick(engine, first, then, intent):
     """The sender never chose English: "START" or "4" got the default. A later single
     Spanish word is answered in Spanish."""
