@@ -299,8 +299,9 @@ def check(with_settings: bool) -> None:
                                      or DEFAULTS["LOCALES_DIR"]), bot.codes,
                                 code_dir=Path(__file__).parent)
     click.echo(f"{'reply':<12} {'locale':<6} {'chars':>5} {'encoding':<8} {'segments':>8}")
-    # As an SMS carries them: with HELPLINE_SMS_ENCODING=gsm7, after the substitutions.
-    rows = [(name, code, bot.formats["sms"](text) if text else text)
+    # As an SMS carries them: with HELPLINE_SMS_ENCODING=gsm7 (or a locale's
+    # `sms_encoding: gsm7`), after the substitutions.
+    rows = [(name, code, bot.formats["sms"](text, code) if text else text)
             for name, code, text in bot.all_replies()]
     for name, code, text in rows:
         seg = sms.segments(text)

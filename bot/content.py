@@ -24,12 +24,12 @@ from .decide import Thresholds
 # The fixed intent ids: tests, tools and the eval set use them.
 INTENTS = (
     "menu", "rights", "silent", "walk_away", "search", "door", "sign", "lawyer", "police",
-    "record", "hotline", "report", "detained", "language", "stop", "start", "privacy",
+    "record", "hotline", "callback", "report", "detained", "language", "stop", "start", "privacy",
     "forget", "thanks", "checkin", "phone", "plan", "court", "proof", "more", "unknown",
 )
 # Intents whose reply text is interface text (gettext catalogs), not reviewed content.
 CATALOG_INTENTS = frozenset({"menu", "more", "language", "stop", "start", "forget",
-                             "unknown"})
+                             "unknown", "callback"})
 CONTENT_INTENTS = tuple(i for i in INTENTS if i not in CATALOG_INTENTS)
 # Intents a whole-message command word may ask for (rules.yaml `commands`).
 COMMAND_INTENTS = frozenset({"menu", "more", "stop", "start", "forget", "language"})
@@ -214,6 +214,10 @@ class LocaleContent:
     negations: frozenset[str]  # "no", "not": "no hablo inglés" asks for no English
     menu_words: frozenset[str]  # words that may stand beside a menu digit: "opción 4"
     voice: Voice | None = None  # the spoken summary (voice.yaml); the loader requires it
+    # replies.yaml `sms_encoding: gsm7`: this language is texted without its diacritics
+    # (Polish as most Polish SMS are: "Nie otwieraj drzwi", 612 characters in 4 parts
+    # instead of 268); the web page still shows them. "auto": as written.
+    sms_encoding: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -369,12 +373,25 @@ def placeholders(text: str) -> set[str]:
     return {f for _, f, _, _ in string.Formatter().parse(text) if f}
 
 
+SMS_ENCODINGS = ("auto", "gsm7")
+
+
+def sms_form(text: str, encoding: str) -> str:
+    """A text as an SMS carries it: with `gsm7`, after the GSM-7 stand-ins."""
+    return sms.to_gsm7(text) if encoding == "gsm7" else text
+
+
 def _load_texts(path: Path, values: Mapping[str, str], menu_intents: set[str],
-                problems: _Problems) -> tuple[str, dict[str, Text]]:
+                problems: _Problems) -> tuple[str, dict[str, Text], str]:
     data, name = _read(path, problems), str(path)
     service = str(data.get("service") or "").strip()
     if not service:
         problems.add(name, "service", "the service's name is missing")
+    encoding = str(data.get("sms_encoding") or "auto")
+    if encoding not in SMS_ENCODINGS:
+        problems.add(name, "sms_encoding", f"one of {', '.join(SMS_ENCODINGS)}, not "
+                     f"{encoding!r}")
+        encoding = "auto"
     raw_intents = data.get("intents") or {}
     texts: dict[str, Text] = {}
     for intent in CONTENT_INTENTS:
@@ -385,7 +402,7 @@ def _load_texts(path: Path, values: Mapping[str, str], menu_intents: set[str],
         if raw.get("reply_when_redacting") is not None:
             # Both versions are checked; the one that is true as configured is served.
             _fill(str(raw["reply_when_redacting"]), values, name,
-                  f"{key}.reply_when_redacting", problems)
+                  f"{key}.reply_when_redacting", problems, encoding)
             if values.get("redact_minutes"):
                 raw = {**raw, "reply": raw["reply_when_redacting"]}
         try:
@@ -399,7 +416,7 @@ def _load_texts(path: Path, values: Mapping[str, str], menu_intents: set[str],
         if unknown:
             problems.add(name, f"{key}.reply", f"unknown fact(s) {sorted(unknown)}")
             continue
-        segs = sms.segments(reply)
+        segs = sms.segments(sms_form(reply, encoding))
         if segs.count > sms.MAX_SEGMENTS:
             problems.add(name, f"{key}.reply", f"{segs.count} SMS segments ({segs.units} "
                          f"{segs.encoding} units); the limit is {sms.MAX_SEGMENTS}")
@@ -413,15 +430,15 @@ def _load_texts(path: Path, values: Mapping[str, str], menu_intents: set[str],
         when_closed = None
         if raw.get("when_closed") is not None:
             when_closed = _fill(str(raw["when_closed"]), values, name, f"{key}.when_closed",
-                                problems)
+                                problems, encoding)
         texts[intent] = Text(reply, title, sources, reviewed, reviewer, when_closed)
     for intent in set(raw_intents) - set(CONTENT_INTENTS):
         problems.add(name, f"intents.{intent}", "not an intent with reviewed content")
-    return service, texts
+    return service, texts, encoding
 
 
 def _fill(template: str, values: Mapping[str, str], file: str, key: str,
-          problems: _Problems) -> str | None:
+          problems: _Problems, encoding: str = "auto") -> str | None:
     """A text with its {placeholders} filled, checked against the segment budget."""
     try:
         unknown = placeholders(template) - set(values)
@@ -432,7 +449,7 @@ def _fill(template: str, values: Mapping[str, str], file: str, key: str,
         problems.add(file, key, f"unknown fact(s) {sorted(unknown)}")
         return None
     text = template.strip().format_map(values)
-    segs = sms.segments(text)
+    segs = sms.segments(sms_form(text, encoding))
     if segs.count > sms.MAX_SEGMENTS:
         problems.add(file, key, f"{segs.count} SMS segments ({segs.units} {segs.encoding} "
                      f"units); the limit is {sms.MAX_SEGMENTS}")
@@ -691,12 +708,14 @@ def load(directory: str | Path, settings: Mapping[str, object] | None = None) ->
     if not codes:
         problems.add(str(directory), "-", f"no locale folder with {REPLIES_FILE}")
     for code in codes:
-        service, texts = _load_texts(directory / code / REPLIES_FILE, values,
-                                     set(menu.values()) - {"menu", "more"}, problems)
+        service, texts, encoding = _load_texts(directory / code / REPLIES_FILE, values,
+                                               set(menu.values()) - {"menu", "more"},
+                                               problems)
         rules = _load_rules(directory / code / RULES_FILE, problems)
         voice = _load_voice(directory / code / VOICE_FILE, values, problems)
         locales[code] = LocaleContent(code=code, service=service,
-                                      texts=MappingProxyType(texts), voice=voice, **rules)
+                                      texts=MappingProxyType(texts), voice=voice,
+                                      sms_encoding=encoding, **rules)
     examples, heldback = [], []
     for code in (None, *codes):
         folder = directory / code if code else directory

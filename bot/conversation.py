@@ -96,6 +96,8 @@ class Helpline:
         self.catalogs: Mapping[str, gettext.NullTranslations] = i18n.load_catalogs(
             locales_dir, self.codes)
         self.gsm7 = encoding == "gsm7"
+        self.gsm7_locales = frozenset(code for code, loc in content.locales.items()
+                                      if loc.sms_encoding == "gsm7")
         self.facts = content.values
         self.menus = {code: self._menu_text(code) for code in self.codes}  # built once
         self.mores = {code: self._more_text(code) for code in self.codes}
@@ -153,7 +155,8 @@ class Helpline:
         if opt_out_type and reply.intent == "stop":
             reply = reply._replace(text=None)  # Twilio's Advanced Opt-Out has confirmed it
         if reply.text is not None:
-            reply = Reply(self.formats[channel](reply.text), reply.intent, reply.locale,
+            reply = Reply(self.formats[channel](reply.text, reply.locale), reply.intent,
+                          reply.locale,
                           reply.state)
         return reply
 
@@ -163,13 +166,13 @@ class Helpline:
         locale = self.matcher.match(text).locale
         return locale if locale in self.catalogs else self.default
 
-    def _format(self, channel: Channel, text: str) -> str:
+    def _format(self, channel: Channel, text: str, locale: str | None = None) -> str:
         if channel.bold:
             bold = channel.bold.format
             text = self._digit_lines.sub(lambda m: bold(m.group(1)) + " ", text)
             text = _CAPS.sub(lambda m: bold(m.group(1)) if m.group(1) in self.commands
                              else m.group(1), text)
-        if channel.sms and self.gsm7:
+        if channel.sms and (self.gsm7 or locale in self.gsm7_locales):
             text = sms.to_gsm7(text)
         return text
 
@@ -377,7 +380,14 @@ def _forget(bot: Helpline, t: _Turn) -> Reply:
     return Reply(text, "forget", t.locale, None)
 
 
+def _callback(bot: Helpline, t: _Turn) -> Reply:
+    text = bot.fill(t._("A hotline volunteer can call you back. Reply YES to be called. "
+                        "Or call {hotline_name} ({hotline})."))
+    return Reply(text, "callback", t.locale, State(t.keep, t.state.opted_out))
+
+
 HANDLERS: dict[str, Callable[[Helpline, _Turn], Reply]] = {
+    "callback": _callback,
     "menu": _menu,
     "more": _more,
     "unknown": _unknown,

@@ -29,6 +29,7 @@ _SMART = {
     **dict.fromkeys("\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
                     "\u2009\u200a\u202f\u205f\u3000", " "),
     **dict.fromkeys("\u200b\u200c\u200d\u2060\ufeff", ""),  # invisible: dropped
+    "\u0142": "l", "\u0141": "L",  # Polish ł and Ł, which NFKD leaves whole
     "\u2026": "...", "\u2044": "/", "\u2215": "/", "\u00f7": "/", "\u2223": "|",
 }
 _GSM7 = GSM7_BASIC | GSM7_EXTENDED
