@@ -30,6 +30,9 @@ DEFAULTS = {
     "STORE_URL": None,  # sqlite:///path or redis://host:6379/0; default: DATABASE
     "DATABASE": None,  # the SQLite file; default: <instance folder>/helpline.sqlite3
     "DEFAULT_LOCALE": "en",
+    # The locales served, in this order (menu switch lines, the call's digits). A locale
+    # folder not listed is a draft: validated by `helpline check`, never served.
+    "LOCALES": "en,es",
     "RETENTION_DAYS": 30,
     "STATS_DAYS": 400,  # how long the per-day counts (no senders in them) are kept
     "STATS_TOKEN": None,  # set it to serve /stats to `Authorization: Bearer <token>`
@@ -53,6 +56,12 @@ DEFAULTS = {
     "REDACT_MINUTES": None,  # delete Twilio's copy of messages this old, from `serve`
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "REVIEW_MAX_DAYS": 180,  # `helpline check` warns about reviews older than this
+    # A person when it matters (bot/handoff.py): either turns on call-backs, relayed
+    # reports and two-way texts.
+    "RESPONDERS": None,  # on-call responders' numbers, comma-separated (+13125550123,...)
+    "ALERT_WEBHOOK": None,  # an https URL that gets each alert as JSON
+    "CASE_IDLE_HOURS": 2,  # a case closes (and its number is deleted) after this quiet
+    "SURGE_REPORTS": 10,  # this many reports in 10 minutes alert the operator once
 }
 # Settings read without the HELPLINE_ prefix, as Twilio's own tools name them.
 TWILIO_ENV = ("TWILIO_AUTH_TOKEN", "TWILIO_ACCOUNT_SID")
@@ -78,6 +87,8 @@ def create_app(test_config: dict | None = None, *, serving: bool = True) -> Flas
     app.extensions["helpline_store"] = store
     app.extensions["helpline_guard"] = Guard(store, app.config["SECRET_KEY"].encode(),
                                              Limits.from_config(app.config))
+    app.extensions["helpline_handoff"] = build_handoff(app.config, app.extensions[
+        "helpline"], store)
 
     from . import stats, webhooks
 
@@ -105,9 +116,11 @@ def build_engine(config: dict, cache: Path | None = None) -> Helpline:
     """The engine from the content folder and the settings; ContentError or ConfigError
     when either cannot be served (start-up, and `reload` before it swaps anything).
     `cache`: where the fitted model is kept, keyed by the examples' hash."""
-    bot = Helpline(load_content(config["CONTENT_DIR"], content_settings(config)),
+    bot = Helpline(load_content(config["CONTENT_DIR"], content_settings(config),
+                                live_locales(config)),
                    Path(config["LOCALES_DIR"]), config["DEFAULT_LOCALE"],
-                   config["SMS_ENCODING"], cache, bool(config["CONFIRM_STOP"]))
+                   config["SMS_ENCODING"], cache, bool(config["CONFIRM_STOP"]),
+                   handoff_on(config))
     too_long = [f"{code}: {segments(bot.help_text(code)).count} segments"
                 for code in bot.codes if segments(bot.help_text(code)).count > MAX_SEGMENTS]
     if too_long:
@@ -116,6 +129,40 @@ def build_engine(config: dict, cache: Path | None = None) -> Helpline:
                           f"({', '.join(too_long)}): shorten them (a short name, or the "
                           "acronym carriers know you by)")
     return bot
+
+
+def responder_numbers(config: dict) -> list[str]:
+    value = config.get("RESPONDERS") or ""
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return [str(n).strip() for n in items if str(n).strip()]
+
+
+def handoff_on(config: dict) -> bool:
+    """Someone can be reached: responders to text, or a team's webhook."""
+    return bool(responder_numbers(config) or config.get("ALERT_WEBHOOK"))
+
+
+def build_handoff(config: dict, bot: Helpline, store: object) -> object | None:
+    """The handoff (bot/handoff.py) when it is on; None when it is not."""
+    if not handoff_on(config):
+        return None
+    from .alerts import Dispatch
+    from .cases import Cases, Responders, Sealer
+    from .handoff import Handoff
+
+    secret = str(config["SECRET_KEY"]).encode()
+    numbers = responder_numbers(config)
+    dispatch = Dispatch(config.get("TWILIO_ACCOUNT_SID"), config.get("TWILIO_AUTH_TOKEN"),
+                        numbers, config.get("ALERT_WEBHOOK"), config.get("TWILIO_API_URL"))
+    idle = int(float(config["CASE_IDLE_HOURS"]) * 3600)
+    return Handoff(bot, store, Cases(store, Sealer(secret), idle),  # type: ignore[arg-type]
+                   Responders(numbers, secret), dispatch, int(config["SURGE_REPORTS"]))
+
+
+def live_locales(config: dict) -> list[str]:
+    """HELPLINE_LOCALES as a list: 'en,es,pl' (or a list, in a test's config)."""
+    value = config.get("LOCALES") or DEFAULTS["LOCALES"]
+    return str(value).split(",") if isinstance(value, str) else [str(v) for v in value]
 
 
 def reload_content(app: Flask) -> list[str]:

@@ -33,11 +33,14 @@ def _config() -> dict:
     return dict(app.config)
 
 
-def _engine(content_dir: str | None = None) -> Helpline:
-    """The same engine the webhook uses, built from the same settings."""
+def _engine(content_dir: str | None = None, locales: list[str] | None = None) -> Helpline:
+    """The same engine the webhook uses, built from the same settings (`locales`: these
+    instead of HELPLINE_LOCALES)."""
     config = _config()
     if content_dir:
         config["CONTENT_DIR"] = content_dir
+    if locales is not None:
+        config["LOCALES"] = locales
     return build_engine(config, Path(instance_path()) / "models")
 
 
@@ -284,13 +287,19 @@ def model(folds: int, tune: bool, misses: bool, fit_only: bool) -> None:
               help="Also check the settings as `helpline serve` would (before a restart).")
 def check(with_settings: bool) -> None:
     """Validate content and catalogs; print every reply's length, encoding and segments
-    as sent by SMS (with HELPLINE_SMS_ENCODING=gsm7: after its substitutions)."""
-    from . import settings, sms
+    as sent by SMS (with HELPLINE_SMS_ENCODING=gsm7: after its substitutions). Every
+    locale folder is checked, the drafts HELPLINE_LOCALES does not serve too."""
+    from . import live_locales, settings, sms
+    from .content import live_codes, locale_codes
     from .i18n import catalog_problems
 
-    found = settings.problems(_config()) if with_settings else []
+    config = _config()
+    found = settings.problems(config) if with_settings else []
+    folder = Path(config["CONTENT_DIR"])
+    live, wrong = live_codes(folder, live_locales(config)) if folder.is_dir() else ([], [])
+    found += wrong
     try:
-        bot = _engine()
+        bot = _engine(locales=locale_codes(folder) if folder.is_dir() else None)
     except (ContentError, ConfigError) as err:
         for problem in found + getattr(err, "problems", [str(err)]):
             click.echo(f"ERROR {problem}", err=True)
@@ -312,8 +321,9 @@ def check(with_settings: bool) -> None:
                             f"{sms.MAX_SEGMENTS}")
     for code in bot.codes:
         counts = sorted(sms.segments(t).count for _, c, t in rows if c == code)
+        served = "live" if code in live else "draft, not served (HELPLINE_LOCALES)"
         click.echo(f"{code}: {len(counts)} replies, median {statistics.median(counts):g} "
-                   f"segments, most {counts[-1]}")
+                   f"segments, most {counts[-1]}, {sum(counts)} in all ({served})")
     import datetime as dt
 
     from .content import review_warnings

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -175,6 +175,7 @@ class Text:
     # When the reply tells people to call: what to do until a person answers the
     # hotline (the hours line comes before it). None: the reply names no call.
     when_closed: str | None = None
+    note: str | None = None  # what a reviewer must know ("drafted from en and es ...")
     # `reply_when_redacting`, when given, replaces `reply` while the bot deletes Twilio's
     # copy of messages (HELPLINE_REDACT_MINUTES): the privacy reply says what is true.
 
@@ -213,6 +214,7 @@ class LocaleContent:
     numbers: Mapping[str, str]  # number words for the menu: "uno" -> "1"
     negations: frozenset[str]  # "no", "not": "no hablo inglés" asks for no English
     menu_words: frozenset[str]  # words that may stand beside a menu digit: "opción 4"
+    yes: tuple[str, ...] = ()  # a yes to a question the bot asked ("sí", "tak"): consent
     voice: Voice | None = None  # the spoken summary (voice.yaml); the loader requires it
     # replies.yaml `sms_encoding: gsm7`: this language is texted without its diacritics
     # (Polish as most Polish SMS are: "Nie otwieraj drzwi", 612 characters in 4 parts
@@ -431,7 +433,8 @@ def _load_texts(path: Path, values: Mapping[str, str], menu_intents: set[str],
         if raw.get("when_closed") is not None:
             when_closed = _fill(str(raw["when_closed"]), values, name, f"{key}.when_closed",
                                 problems, encoding)
-        texts[intent] = Text(reply, title, sources, reviewed, reviewer, when_closed)
+        note = str(raw.get("note") or "").strip() or None
+        texts[intent] = Text(reply, title, sources, reviewed, reviewer, when_closed, note)
     for intent in set(raw_intents) - set(CONTENT_INTENTS):
         problems.add(name, f"intents.{intent}", "not an intent with reviewed content")
     return service, texts, encoding
@@ -569,7 +572,9 @@ def _load_rules(path: Path, problems: _Problems) -> dict:
             "menu_words": words("menu_words"), "language_names": names,
             "fillers": tuple(" ".join(normal_words(f)) for f in
                              _strings(data.get("fillers"), name, "fillers", problems)),
-            "numbers": MappingProxyType(numbers)}
+            "numbers": MappingProxyType(numbers),
+            "yes": tuple(" ".join(normal_words(y)) for y in
+                         _strings(data.get("yes"), name, "yes", problems) if normal_words(y))}
 
 
 def _load_examples(path: Path, locale: str | None, heldback: bool,
@@ -663,13 +668,14 @@ def review_warnings(content: Content, today: dt.date,
     no person has reviewed (`reviewed: null`), reviews older than `max_days`, a review
     date with no reviewer recorded, and hotline hours nobody has confirmed."""
     out: list[str] = []
-    items = [(f"{code}/{REPLIES_FILE}: intents.{intent}", t.reviewed, t.reviewer)
+    items = [(f"{code}/{REPLIES_FILE}: intents.{intent}", t.reviewed, t.reviewer, t.note)
              for code, loc in content.locales.items() for intent, t in loc.texts.items()]
-    items += [(f"{code}/{VOICE_FILE}", loc.voice.reviewed, loc.voice.reviewer)
+    items += [(f"{code}/{VOICE_FILE}", loc.voice.reviewed, loc.voice.reviewer, None)
               for code, loc in content.locales.items() if loc.voice]
-    for where, reviewed, reviewer in items:
+    for where, reviewed, reviewer, note in items:
         if reviewed is None:
-            out.append(f"{where}: never reviewed by a person (reviewed: null)")
+            out.append(f"{where}: never reviewed by a person (reviewed: null)"
+                       + (f": {note}" if note else ""))
             continue
         age = (today - reviewed).days
         if age > max_days:
@@ -690,11 +696,34 @@ def locale_codes(directory: Path) -> list[str]:
                   if p.is_dir() and (p / REPLIES_FILE).exists())
 
 
-def load(directory: str | Path, settings: Mapping[str, object] | None = None) -> Content:
+def live_codes(directory: Path, wanted: Iterable[str]) -> tuple[list[str], list[str]]:
+    """HELPLINE_LOCALES ('en,es,pl', 'zh-Hans' or 'zh_Hans') -> the folders to serve, in
+    the order given (the order of the menu's switch lines and of the call's digits), and
+    the problems: a code with no folder."""
+    have, codes, problems = locale_codes(directory), [], []
+    for raw in wanted:
+        code = raw.strip().replace("-", "_")
+        if not code:
+            continue
+        found = code if code in have else next(
+            (c for c in have if c.lower() == code.lower()), None)
+        if found is None:
+            problems.append(f"HELPLINE_LOCALES: {raw.strip()!r} has no folder "
+                            f"{directory / code}/{REPLIES_FILE} (there are: "
+                            f"{', '.join(have)})")
+        elif found not in codes:
+            codes.append(found)
+    return codes, problems
+
+
+def load(directory: str | Path, settings: Mapping[str, object] | None = None,
+         locales: Iterable[str] | None = None) -> Content:
     """Read and validate a content folder; raise ContentError naming every problem.
 
     `settings` are values replies may name besides the facts, so a promise such as
-    "kept for {retention_days} days" stays true when the operator changes the setting."""
+    "kept for {retention_days} days" stays true when the operator changes the setting.
+    `locales` (HELPLINE_LOCALES): the locales to serve, and whose examples the model
+    learns from; None: every locale folder (what `helpline check` validates)."""
     directory = Path(directory)
     problems = _Problems()
     if not directory.is_dir():
@@ -703,8 +732,12 @@ def load(directory: str | Path, settings: Mapping[str, object] | None = None) ->
     facts, menu, more, hours = _load_facts(directory / FACTS_FILE, problems)
     values = {**{k: str(v) for k, v in (settings or {}).items()},
               **{k: f.value for k, f in facts.items()}}
-    locales = {}
-    codes = locale_codes(directory)
+    locales_found = {}
+    if locales is None:
+        codes = locale_codes(directory)
+    else:
+        codes, wrong = live_codes(directory, locales)
+        problems.extend(wrong)
     if not codes:
         problems.add(str(directory), "-", f"no locale folder with {REPLIES_FILE}")
     for code in codes:
@@ -713,7 +746,7 @@ def load(directory: str | Path, settings: Mapping[str, object] | None = None) ->
                                                problems)
         rules = _load_rules(directory / code / RULES_FILE, problems)
         voice = _load_voice(directory / code / VOICE_FILE, values, problems)
-        locales[code] = LocaleContent(code=code, service=service,
+        locales_found[code] = LocaleContent(code=code, service=service,
                                       texts=MappingProxyType(texts), voice=voice,
                                       sms_encoding=encoding, **rules)
     examples, heldback = [], []
@@ -724,7 +757,7 @@ def load(directory: str | Path, settings: Mapping[str, object] | None = None) ->
     _check_examples(directory, examples, heldback, codes, problems)
     thresholds = _load_thresholds(directory / THRESHOLDS_FILE, problems)
     for code in codes:
-        calls = [i for i, t in locales[code].texts.items() if t.when_closed is not None]
+        calls = [i for i, t in locales_found[code].texts.items() if t.when_closed is not None]
         if calls and (hours is None or not hours.spans.get(code)):
             problems.add(str(directory / FACTS_FILE), f"hotline_hours.languages.{code}",
                          f"replies that say call ({', '.join(calls)}) need the hours a "
@@ -732,6 +765,6 @@ def load(directory: str | Path, settings: Mapping[str, object] | None = None) ->
     if problems:
         raise ContentError(list(problems))
     return Content(directory, MappingProxyType(facts), MappingProxyType(menu),
-                   MappingProxyType(locales), tuple(examples), tuple(heldback), thresholds,
+                   MappingProxyType(locales_found), tuple(examples), tuple(heldback), thresholds,
                    MappingProxyType({k: str(v) for k, v in (settings or {}).items()}),
                    more, hours)

@@ -29,17 +29,32 @@ from .rules import HELP_RULE
 # three times faster (a frozen dataclass sets each field through object.__setattr__), which
 # matters a few times per message (`make bench`).
 class State(NamedTuple):
-    """What is remembered about one sender: nothing more."""
+    """What is remembered about one sender: nothing more. The store keeps `locale` and
+    `opted_out`; the adapter adds, from the sealed case records (bot.cases), what the
+    bot waits for from them and their open case, for this one message."""
 
     locale: str | None = None
     opted_out: bool = False
+    wait: str | None = None  # "callback:<topic>", "report", "contact": 10 minutes at most
+    case: str | None = None  # the code of their open case, when a responder has taken it
+
+
+class Action(NamedTuple):
+    """Something only the adapter can do, that the reply asks for (bot.handoff does it):
+    wait  (value: what to wait for, or None to stop waiting), callback (value: topic),
+    report (value: the texter's words, relayed and never stored), contact, relay (value:
+    the words, to the responder), leave (the texter goes back to the bot), forget."""
+
+    kind: str
+    value: str | None = None
 
 
 class Reply(NamedTuple):
-    text: str | None  # None: send nothing (an empty <Response/>)
+    text: str | None  # None: send nothing (an empty <Response/>); "{code}": the case's
     intent: str
     locale: str
     state: State | None  # what to remember; None: forget the sender entirely
+    actions: tuple[Action, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,14 +85,21 @@ class _Turn:
     """What a handler sees (`_` is the locale's gettext; `keep`, the language to
     remember: one the sender wrote in plainly, else the one remembered before)."""
 
-    __slots__ = ("match", "locale", "state", "_", "keep", "carrier", "now")
+    __slots__ = ("match", "locale", "state", "_", "keep", "carrier", "now", "text",
+                 "handoff")
 
     def __init__(self, match: Match, locale: str, state: State, _: Callable[[str], str],
                  keep: str | None = None, carrier: bool = True,
-                 now: dt.datetime | None = None):
+                 now: dt.datetime | None = None, text: str = "", handoff: bool = False):
         self.match, self.locale, self.state, self._ = match, locale, state, _
         self.keep, self.carrier = keep, carrier
         self.now = now or dt.datetime.now(dt.timezone.utc)
+        self.text = text
+        self.handoff = handoff  # someone can be reached, and this channel has a number
+
+    def kept(self, **changes: object) -> State:
+        """The state to remember: the language kept, nothing waited for."""
+        return State(self.keep, self.state.opted_out)._replace(**changes)
 
 
 class Helpline:
@@ -85,8 +107,11 @@ class Helpline:
 
     def __init__(self, content: Content, locales_dir: Path, default_locale: str = "en",
                  encoding: str = "auto", model_cache: Path | None = None,
-                 confirm_stop: bool = False):
+                 confirm_stop: bool = False, handoff: bool = False):
         self.content = content
+        # Someone can be reached (HELPLINE_RESPONDERS or HELPLINE_ALERT_WEBHOOK): the bot
+        # offers a call-back and relays reports; without, it gives the hotline's number.
+        self.handoff = handoff
         # The carrier (or Twilio's Advanced Opt-Out) confirms STOP itself, unless the
         # number does not use Twilio's opt-out handling (HELPLINE_CONFIRM_STOP).
         self.confirm_stop = confirm_stop
@@ -96,6 +121,8 @@ class Helpline:
         self.catalogs: Mapping[str, gettext.NullTranslations] = i18n.load_catalogs(
             locales_dir, self.codes)
         self.gsm7 = encoding == "gsm7"
+        self.yes = frozenset(" ".join(normalise(w)) for loc in content.locales.values()
+                             for w in loc.yes) | OPT_IN_IF_OPTED_OUT
         self.gsm7_locales = frozenset(code for code, loc in content.locales.items()
                                       if loc.sms_encoding == "gsm7")
         self.facts = content.values
@@ -135,7 +162,9 @@ class Helpline:
         if state.opted_out and match.intent != "start":
             # Nothing is sent until START; FORGET still deletes the record, silently.
             kept = None if match.intent == "forget" else state
-            return Reply(None, match.intent, self.default, kept)
+            return Reply(None, match.intent, self.default, kept,
+                         (Action("forget"),) if match.intent == "forget" and self.handoff
+                         else ())
         remembered = state.locale if state.locale in self.catalogs else None
         locale = match.locale if match.locale in self.catalogs else None
         locale = locale or remembered or self.default
@@ -149,9 +178,16 @@ class Helpline:
         keep = written if written and (match.sure or match.clear and not remembered) \
             else remembered
         turn = _Turn(match, locale, state, self.catalogs[locale].gettext, keep,
-                     CHANNELS[channel].carrier, now)
-        handler = HANDLERS.get(match.intent, _reviewed)
-        reply = handler(self, turn)
+                     CHANNELS[channel].carrier, now, text,
+                     self.handoff and CHANNELS[channel].carrier)
+        reply = self._handoff(turn) if state.wait or state.case else None
+        if reply is None:
+            reply = HANDLERS.get(match.intent, _reviewed)(self, turn)
+        if state.wait and not any(a.kind == "wait" for a in reply.actions):
+            reply = reply._replace(actions=(*reply.actions, Action("wait")))  # over
+        if reply.intent in ("stop", "forget") and self.handoff and \
+                not any(a.kind == "forget" for a in reply.actions):
+            reply = reply._replace(actions=(*reply.actions, Action("forget")))  # any case
         if opt_out_type and reply.intent == "stop":
             reply = reply._replace(text=None)  # Twilio's Advanced Opt-Out has confirmed it
         if reply.text is not None:
@@ -159,6 +195,42 @@ class Helpline:
                           reply.locale,
                           reply.state)
         return reply
+
+    def _handoff(self, t: _Turn) -> Reply | None:
+        """A message while a case is open with a responder, or while the bot waits for a
+        yes or a report's details; None: answered as any message. STOP and FORGET always
+        act; MENU (a command word) goes back to the bot."""
+        match, state = t.match, t.state
+        command = match.rule is not None and match.intent in COMMAND_INTENTS
+        if match.intent in ("stop", "forget") and match.rule is not None:
+            reply = HANDLERS[match.intent](self, t)
+            return reply._replace(actions=(*reply.actions, Action("forget")))
+        if state.case:
+            if command and match.intent == "menu":
+                reply = _menu(self, t)
+                return reply._replace(actions=(Action("leave"),))
+            return Reply(None, "relay", t.locale, t.kept(), (Action("relay", t.text),))
+        said_yes = " ".join(normalise(t.text)) in self.yes
+        if state.wait.startswith("callback") and said_yes:
+            topic = state.wait.partition(":")[2] or "general"
+            text = t._("Sent (case {code}): a volunteer will call this number.")
+            line, _ = self.hours_line(t.locale, t.now)
+            text = self.fill(f"{text} {line} " + t._("Urgent? Call {hotline_name} "
+                                                     "({hotline})."), code="{code}")
+            return Reply(text, "callback", t.locale, t.kept(),
+                         (Action("callback", topic), Action("wait")))
+        if state.wait == "contact" and said_yes:
+            text = t._("Thank you: a volunteer may contact you at this number (case "
+                       "{code}).")
+            return Reply(text, "report", t.locale, t.kept(),
+                         (Action("contact"), Action("wait")))
+        if state.wait == "report" and match.rule is None and not said_yes:
+            text = t._("Thank you: sent to the rapid response team (case {code}), without "
+                       "your number. Keep a safe distance. Do not share reports nobody has "
+                       "checked. Reply YES if a volunteer may contact you at this number.")
+            return Reply(text, "report", t.locale, t.kept(),
+                         (Action("report", t.text), Action("wait", "contact")))
+        return None
 
     def language_of(self, text: str) -> str:
         """The language a message is written in, from its own words alone (no store):
@@ -308,9 +380,31 @@ class Helpline:
                 match = Match(intent, code, target)
                 out.append((name, code, self._longest(code, lambda now, m=match: HANDLERS[
                     m.intent](self, _Turn(m, code, State(code), _, now=now)).text or "")))
+            out += [(name, code, text) for name, text in self._handoff_texts(code)]
             out.append(("help", code, self.help_text(code)))
             out.append(("stop", code, self.stop_text(code)))
             out.append(("error", code, self.error_text(code)))
+        return out
+
+    def _handoff_texts(self, code: str) -> list[tuple[str, str]]:
+        """The call-back and report replies as they are with a handoff on (whether or not
+        it is here), with the longest topic and a case code: for the segment budget."""
+        _, out = self.catalogs[code].gettext, []
+        texts = self.content.locales[code].texts
+        longest = max((texts[i].title or "" for i in CONTENT_INTENTS if i in texts), key=len)
+        for name, intent, wait, said in (
+                ("callback?", "callback", None, "call me"),
+                ("callback!", "callback", "callback", "yes"),
+                ("report+", "report", None, "report"),
+                ("report!", "report", "report", "agents"),
+                ("contact!", "report", "contact", "yes")):
+            def reply(now: dt.datetime, intent=intent, wait=wait, said=said) -> str:
+                t = _Turn(Match(intent, code), code, State(code, wait=wait), _, code,
+                          now=now, text=said, handoff=True)
+                got = self._handoff(t) if wait else HANDLERS[intent](self, t)
+                text = (got.text or "") if got else ""
+                return text.replace(_("a call-back"), longest).replace("{code}", "XXXX")
+            out.append((name, self._longest(code, reply)))
         return out
 
     def _longest(self, code: str, reply: Callable[[dt.datetime], str]) -> str:
@@ -381,13 +475,39 @@ def _forget(bot: Helpline, t: _Turn) -> Reply:
 
 
 def _callback(bot: Helpline, t: _Turn) -> Reply:
-    text = bot.fill(t._("A hotline volunteer can call you back. Reply YES to be called. "
-                        "Or call {hotline_name} ({hotline})."))
-    return Reply(text, "callback", t.locale, State(t.keep, t.state.opted_out))
+    """Asking to be phoned: what would be shared, and a yes asked for (10 minutes)."""
+    if not t.handoff:  # nobody to alert, or no number to call back (the web page)
+        text = bot.fill(t._("We cannot arrange a call from here. Please call "
+                            "{hotline_name} ({hotline})."))
+        text = bot.with_hours(text, t.locale, t.now, t._("Until then, text MENU for what "
+                                                         "to do now."))
+        return Reply(text, "callback", t.locale, t.kept())
+    topic = bot.matcher.topic(t.text)
+    texts = bot.content.locales[t.locale].texts
+    name = texts[topic].title if topic in texts and texts[topic].title else None
+    text = bot.fill(t._(
+        "A hotline volunteer can call you back. We would share only this number, the topic "
+        "({topic}) and your language ({language}). Reply YES to be called. Nothing is sent "
+        "without it; this offer ends in 10 minutes."),
+        topic=name or t._("a call-back"), language=i18n.language_name(t.locale))
+    return Reply(text, "callback", t.locale, t.kept(),
+                 (Action("wait", f"callback:{topic or 'general'}"),))
+
+
+def _report(bot: Helpline, t: _Turn) -> Reply:
+    """A report: the reviewed reply and, when someone can be reached, an intake: their
+    next text is relayed to the rapid response team."""
+    reply = _reviewed(bot, t)
+    if not t.handoff:
+        return reply
+    text = reply.text + "\n" + t._("Reply with what you see, in one text: we pass it to "
+                                   "the rapid response team, without your number.")
+    return reply._replace(text=text, actions=(Action("wait", "report"),))
 
 
 HANDLERS: dict[str, Callable[[Helpline, _Turn], Reply]] = {
     "callback": _callback,
+    "report": _report,
     "menu": _menu,
     "more": _more,
     "unknown": _unknown,

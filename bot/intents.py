@@ -20,7 +20,7 @@ import functools
 from pathlib import Path
 from typing import NamedTuple
 
-from .content import Content
+from .content import CONTENT_INTENTS, Content
 from .decide import decide
 from .language import Guess, Languages
 from .model import Model, fitted
@@ -29,6 +29,7 @@ from .spelling import Spelling
 from .text import MAX_CHARS, Shorthand, normalise
 
 __all__ = ["MAX_CHARS", "Match", "Matcher", "normalise"]
+NOT_TOPICS = frozenset({"rights", "hotline", "report", "privacy", "thanks"})  # not a topic
 TEXT_CACHE = 16_384  # whole messages read before ("hola", "4", "STOP") are looked up
 
 
@@ -66,6 +67,14 @@ class Matcher:
 
     def probabilities(self, words: list[str]) -> dict[str, float]:
         return dict(zip(self.model.intents, self.model.probabilities(words).tolist()))
+
+    def topic(self, text: str, least: float = 0.15) -> str | None:
+        """The rights topic a message is about besides what it asks for ("ICE is at my
+        door, call me" -> door), when the model gives one at least `least`."""
+        probs = self.probabilities(self.words(text))
+        topics = [i for i in CONTENT_INTENTS if i in probs and i not in NOT_TOPICS]
+        best = max(topics, key=probs.__getitem__, default=None)
+        return best if best is not None and probs[best] >= least else None
 
     def _match(self, text: str) -> Match:
         if not text.strip():

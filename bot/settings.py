@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,7 +13,9 @@ from urllib.parse import urlsplit
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 MIN_SECRET_BYTES = 32
 WHOLE_NUMBERS = ("RETENTION_DAYS", "STATS_DAYS", "RATE_PER_MINUTE", "RATE_PER_DAY",
-                 "WEB_RATE_PER_MINUTE", "WEB_RATE_PER_DAY", "LOOP_REPEATS", "LOOP_SECONDS")
+                 "WEB_RATE_PER_MINUTE", "WEB_RATE_PER_DAY", "LOOP_REPEATS", "LOOP_SECONDS",
+                 "CASE_IDLE_HOURS", "SURGE_REPORTS")
+E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 GENERATE_SECRET = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
 
 
@@ -24,6 +27,7 @@ def problems(cfg: dict, *, serving: bool = True) -> list[str]:
     if cfg["SMS_ENCODING"] not in ("auto", "gsm7"):
         found.append(f"HELPLINE_SMS_ENCODING must be 'auto' or 'gsm7', not "
                      f"{cfg['SMS_ENCODING']!r}")
+    found += handoff_problems(cfg)
     if cfg["DEV"] or not serving:
         return found
     found += _secret(cfg.get("SECRET_KEY"))
@@ -203,3 +207,29 @@ def read_env_file(path: str | Path) -> dict[str, str]:
             value = value[1:-1]
         values[name] = value
     return values
+
+
+def handoff_problems(cfg: dict) -> list[str]:
+    """HELPLINE_RESPONDERS (E.164 numbers, texted through Twilio's API, so the account's
+    SID and token are needed) and HELPLINE_ALERT_WEBHOOK (an https URL; http only on
+    this machine)."""
+    found = []
+    value = cfg.get("RESPONDERS") or ""
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    numbers = [str(n).strip() for n in items if str(n).strip()]
+    for number in numbers:
+        if not E164.match(number.removeprefix("whatsapp:")):
+            found.append(f"HELPLINE_RESPONDERS: {number!r} is not a phone number in E.164 "
+                         "form (+13125550123); separate numbers with commas")
+    if numbers and not (cfg.get("TWILIO_ACCOUNT_SID") and cfg.get("TWILIO_AUTH_TOKEN")):
+        found.append("HELPLINE_RESPONDERS are texted through Twilio's API: set "
+                     "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN too")
+    hook = str(cfg.get("ALERT_WEBHOOK") or "").strip()
+    if hook:
+        parts = urlsplit(hook)
+        local = parts.hostname in LOOPBACK_HOSTS
+        if parts.scheme not in ("https", "http") or not parts.hostname or (
+                parts.scheme == "http" and not local):
+            found.append(f"HELPLINE_ALERT_WEBHOOK must be an https:// URL (http:// only "
+                         f"on this machine), not {hook!r}: alerts carry numbers")
+    return found

@@ -103,6 +103,9 @@ class Store(Protocol):
     def hit(self, key: str, seconds: int, *, sliding: bool = False,
             now: float | None = None) -> int: ...
     def bump(self, intent: str, locale: str, now: float | None = None) -> None: ...
+    def keep(self, key: str, blob: str, seconds: int, now: float | None = None) -> None: ...
+    def fetch(self, key: str, now: float | None = None) -> str | None: ...
+    def drop(self, key: str) -> None: ...
     def counts(self) -> list[tuple[int, str, str, int]]: ...
     def purge(self, now: float | None = None) -> int: ...
     def close(self) -> None: ...
@@ -156,6 +159,11 @@ CREATE TABLE IF NOT EXISTS claims (
     key     TEXT PRIMARY KEY,
     expires INTEGER NOT NULL,
     memo    TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sealed (
+    key     TEXT PRIMARY KEY,
+    blob    TEXT NOT NULL,
+    expires INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS stats (
     day    INTEGER NOT NULL,
@@ -475,6 +483,25 @@ class SqliteStore:
             " RETURNING n", (key, t + seconds, t)).fetchone()[0]
 
     @_sqlite_call
+    def keep(self, key: str, blob: str, seconds: int, now: float | None = None) -> None:
+        """An encrypted record (bot.cases) under `key`, until `seconds` pass."""
+        self._db().execute(
+            "INSERT INTO sealed (key, blob, expires) VALUES (?1, ?2, ?3) ON CONFLICT (key)"
+            " DO UPDATE SET blob = ?2, expires = ?3", (key, blob, _now(now) + seconds))
+
+    @_sqlite_call
+    def fetch(self, key: str, now: float | None = None) -> str | None:
+        row = self._db().execute("SELECT blob FROM sealed WHERE key = ? AND expires > ?",
+                                 (key, _now(now))).fetchone()
+        return row[0] if row else None
+
+    @_sqlite_call
+    def drop(self, key: str) -> None:
+        """Delete a record at once, on disk too."""
+        if self._db().execute("DELETE FROM sealed WHERE key = ?", (key,)).rowcount:
+            self._scrub()
+
+    @_sqlite_call
     def bump(self, intent: str, locale: str, now: float | None = None) -> None:
         self._db().execute(
             "INSERT INTO stats (day, intent, locale, n) VALUES (?, ?, ?, 1)"
@@ -495,6 +522,7 @@ class SqliteStore:
                           (today(now) - self.ttl_days,)).rowcount
         gone += db.execute("DELETE FROM counters WHERE expires <= ?", (t,)).rowcount
         gone += db.execute("DELETE FROM claims WHERE expires <= ?", (t,)).rowcount
+        gone += db.execute("DELETE FROM sealed WHERE expires <= ?", (t,)).rowcount
         gone += db.execute("DELETE FROM stats WHERE day < ?",
                            (today(now) - self.stats_days,)).rowcount
         if gone:
@@ -774,6 +802,19 @@ class RedisStore:
     def hit(self, key: str, seconds: int, *, sliding: bool = False,
             now: float | None = None) -> int:
         return int(self._hit(keys=[self._k("c", key)], args=[seconds, int(sliding)]))
+
+    @_redis_call
+    def keep(self, key: str, blob: str, seconds: int, now: float | None = None) -> None:
+        (self._writes() or self.redis).set(self._k("x", key), blob, ex=max(1, seconds))
+
+    @_redis_call
+    def fetch(self, key: str, now: float | None = None) -> str | None:
+        value = self.redis.get(self._k("x", key))
+        return value.decode() if value is not None else None
+
+    @_redis_call
+    def drop(self, key: str) -> None:
+        (self._writes() or self.redis).delete(self._k("x", key))
 
     @_redis_call
     def bump(self, intent: str, locale: str, now: float | None = None) -> None:

@@ -17,6 +17,7 @@ from twilio.request_validator import (HMAC_SHA1, HMAC_SHA256, RequestValidator, 
 
 from .conversation import Helpline, State
 from .guard import TAKEN, Answered, Guard
+from .handoff import Handoff
 from .intents import MAX_CHARS
 from .store import Store, StoreDown, pseudonym
 
@@ -145,7 +146,9 @@ def sms() -> Response:
     guard: Guard = current_app.extensions["helpline_guard"]
     body = request.form.get("Body", "")[:MAX_CHARS]
     sid = request.form.get("MessageSid", "")
+    handoff: Handoff | None = current_app.extensions.get("helpline_handoff")
     state = None
+    responder = None
     try:
         # One transaction: on SQLite one lock and one commit for all of it, on Redis one
         # MULTI for the writes; a failure half-way leaves nothing changed, and the claim
@@ -156,22 +159,36 @@ def sms() -> Response:
                 if how != TAKEN:
                     return _again(bot, how, body, channel)
             key = pseudonym(current_app.config["SECRET_KEY"].encode(), sender)
-            state = store.get(key)
-            reply = bot.respond(body, state, channel, request.form.get("OptOutType"))
-            if reply.state is None:
-                store.delete(key)
+            if handoff is not None and body.lstrip().startswith("#"):
+                responder = handoff.responders.who(sender)  # by HMAC; forged: a texter
+            if responder is not None:
+                guard.answered(sid, Answered(State(), "responder"))  # a retry: nothing
             else:
-                store.put(key, reply.state)
-            guard.count(reply.intent, reply.locale)
-            limited = guard.check(sender, reply.intent, reply.locale) if reply.text else None
-            guard.answered(sid, Answered(state, limited))
+                state = store.get(key)
+                if handoff is not None:  # what the bot waits for, a case a person took
+                    state = handoff.state(key, state)
+                reply = bot.respond(body, state, channel, request.form.get("OptOutType"))
+                if reply.state is None:
+                    store.delete(key)
+                else:
+                    store.put(key, reply.state)
+                guard.count(reply.intent, reply.locale)
+                limited = guard.check(sender, reply.intent, reply.locale) if reply.text \
+                    else None
+                guard.answered(sid, Answered(state, limited))
+        if responder is not None:  # after the commit: texts go out, no lock held
+            log.info("sms from a responder ms=%.1f", (time.perf_counter() - started) * 1000)
+            return twiml(handoff.from_responder(responder, body))  # type: ignore[union-attr]
+        text = reply.text
+        if reply.actions and handoff is not None:
+            text = handoff.perform(reply, key, sender, request.form.get("To", ""))
     except Exception as err:  # the texter still gets the hotline number
         return _failed(bot, err, state, body)
     log.info("sms intent=%s locale=%s channel=%s ms=%.1f%s", reply.intent, reply.locale,
              channel, (time.perf_counter() - started) * 1000,
              f" limited={limited}" if limited else "")
     # Over a limit: 200 with nothing to send (a 429 would send Twilio to the fallback URL).
-    return twiml(None if limited else reply.text)
+    return twiml(None if limited else text)
 
 
 RETRY_WAIT = 3.0  # seconds a retry waits for another delivery still being answered
@@ -191,7 +208,13 @@ def _again(bot: Helpline, how: Answered | str | None, body: str, channel: str) -
     reply = bot.respond(body, how.state, channel, request.form.get("OptOutType"))
     log.info("sms retry intent=%s locale=%s (answered again, nothing counted)",
              reply.intent, reply.locale)
-    return twiml(None if how.limited else reply.text)
+    return twiml(None if how.limited else without_code(reply.text))
+
+
+def without_code(text: str | None) -> str | None:
+    """A reply that names a case code, answered again on a retry: the case was opened
+    (or not) the first time, and nothing is sent twice, so the code is left out."""
+    return text.replace(" (case {code})", "").replace("{code}", "-") if text else text
 
 
 def _language(bot: Helpline, state: State | None, body: str) -> str:
