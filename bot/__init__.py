@@ -95,6 +95,8 @@ def create_app(test_config: dict | None = None, *, serving: bool = True) -> Flas
     app.register_blueprint(webhooks.bp)
     from . import pages, voice, web
 
+    # A locale folder is named as gettext names it (zh_Hans); HTML wants BCP 47 (zh-Hans).
+    app.add_template_filter(lambda code: str(code).replace("_", "-"), "bcp47")
     voice.init_app(app)  # /voice: calls go to the hotline
     web.init_app(app)  # /: the web chat page
     pages.init_app(app)  # /privacy and /terms, from the settings and the content

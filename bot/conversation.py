@@ -20,7 +20,8 @@ from babel import Locale
 from babel.dates import format_date, format_time
 
 from . import i18n, sms
-from .content import COMMAND_INTENTS, CONTENT_INTENTS, OPT_IN_IF_OPTED_OUT, Content
+from .content import (COMMAND_INTENTS, CONTENT_INTENTS, OPT_IN_IF_OPTED_OUT, Content,
+                      sms_form)
 from .intents import Match, Matcher, normalise
 from .rules import HELP_RULE
 
@@ -191,9 +192,7 @@ class Helpline:
         if opt_out_type and reply.intent == "stop":
             reply = reply._replace(text=None)  # Twilio's Advanced Opt-Out has confirmed it
         if reply.text is not None:
-            reply = Reply(self.formats[channel](reply.text, reply.locale), reply.intent,
-                          reply.locale,
-                          reply.state)
+            reply = reply._replace(text=self.formats[channel](reply.text, reply.locale))
         return reply
 
     def _handoff(self, t: _Turn) -> Reply | None:
@@ -272,9 +271,37 @@ class Helpline:
         if self.content.more:
             lines.append(_("MORE: other topics"))
         lines.append(self.fill(_("Urgent? Call {hotline_name} ({hotline}).")))
-        lines.extend(self.switch_lines(exclude=locale))
-        lines.append(_("Text STOP to stop. Msg & data rates may apply."))
-        return "\n".join(lines)
+        end = _("Text STOP to stop. Msg & data rates may apply.")
+        return "\n".join(lines + self._menu_switches(locale, "\n".join(lines + [end]))
+                         + [end])
+
+    def _menu_switches(self, locale: str, menu: str) -> list[str]:
+        """The other live languages' switch lines, each in its own words, as many as keep
+        the menu in its encoding (one Chinese line would make an English menu UCS-2,
+        half the characters per part) and within its budget; the rest behind one line in
+        the menu's language: "Other languages: text LANGUAGE"."""
+        lines, left = [], []
+        for line in self.switch_lines(exclude=locale):
+            if sms.is_gsm7(line) or not sms.is_gsm7(menu):
+                lines.append(line)
+            else:
+                left.append(line)
+        others = self._other_languages(locale)
+        while lines or left:
+            shown = lines + ([others] if left and others else [])
+            if sms.segments(sms_form(f"{menu}\n" + "\n".join(shown),
+                                     self.content.locales[locale].sms_encoding)
+                            ).count <= sms.MAX_SEGMENTS or not lines:
+                return shown
+            left.append(lines.pop())
+        return []
+
+    def _other_languages(self, locale: str) -> str | None:
+        words = self.content.locales[locale].commands.get("language")
+        if not words:
+            return None
+        return self.catalogs[locale].gettext("Other languages: text {keyword}").format(
+            keyword=words[0].upper())
 
     def _more_text(self, locale: str) -> str:
         """The menu's second page: the topics on it, and the way back."""
@@ -449,7 +476,7 @@ def _language(bot: Helpline, t: _Turn) -> Reply:
         return Reply(text, "language", t.locale, t.state)
     _ = bot.catalogs[target].gettext
     text = bot.fill(_("OK, I will answer in {language}. Text MENU for the options."),
-                    language=Locale.parse(target).get_display_name(target) or target)
+                    language=Locale.parse(target).get_language_name(target) or target)
     return Reply(text, "language", target, State(target, t.state.opted_out))
 
 

@@ -47,15 +47,27 @@ def load_catalogs(directory: Path, codes: Iterable[str]) -> dict[str, gettext.Nu
 
 
 def negotiate(preferred: Iterable[str], available: Iterable[str]) -> str | None:
-    """'es-MX' or 'es_MX' -> 'es' when 'es' is available."""
-    wanted = [p.replace("-", "_") for p in preferred if p]
-    found = Locale.negotiate(wanted, list(available), sep="_")
-    return str(found) if found else None
+    """'es-MX' or 'es_MX' -> 'es' when 'es' is available; 'zh', 'zh-CN', 'zh-Hans-CN'
+    -> 'zh_Hans'. Each preference in turn: itself, else its language alone. So 'zh-TW',
+    'zh-Hant' and 'zh-HK' get Simplified while no Traditional locale is live (readers of
+    Traditional characters read Simplified far better than English; a zh_Hant folder,
+    once live, takes them first)."""
+    available = list(available)
+    for wanted in (p.replace("-", "_") for p in preferred if p):
+        found = Locale.negotiate([wanted], available, sep="_")
+        if found:
+            return str(found)
+        language = wanted.split("_")[0].lower()
+        for code in available:
+            if code.split("_")[0].lower() == language:
+                return code
+    return None
 
 
 def language_name(code: str, in_locale: str | None = None) -> str:
-    """The language's own name from CLDR, capitalised for the start of a line."""
-    name = Locale.parse(code).get_display_name(in_locale or code) or code
+    """The language's own name from CLDR, capitalised for the start of a line: the
+    language alone ("中文", not "中文 (简体)": the script is the locale's business)."""
+    name = Locale.parse(code).get_language_name(in_locale or code) or code
     return name[:1].upper() + name[1:]
 
 

@@ -82,7 +82,6 @@ TERMS: tuple[tuple[str, tuple[str | tuple[str, str], ...]], ...] = (
 )
 TITLES = {"privacy": N_("Privacy"), "terms": N_("Terms of use")}
 OTHER = {"privacy": ("terms", N_("Terms of use")), "terms": ("privacy", N_("Privacy"))}
-FORGET_WORD = {"en": "FORGET", "es": "BORRAR"}  # what the forget reply itself asks for
 
 
 def init_app(app: Flask) -> None:
@@ -115,7 +114,9 @@ def values(bot: Helpline, code: str, config: Mapping[str, object]) -> dict[str, 
     texts = bot.content.locales[code].texts.values()
     return {**bot.facts, "service": bot.content.locales[code].service,
             "stats_days": str(config["STATS_DAYS"]),
-            "forget": FORGET_WORD.get(code, "FORGET"),
+            # the forget command word in this language (rules.yaml): FORGET, BORRAR ...
+            "forget": (bot.content.locales[code].commands.get("forget") or ("forget",))[
+                0].upper(),
             "stop_words": ", ".join(_words("stop")),
             "start_words": ", ".join(_words("start", OPT_IN_IF_OPTED_OUT)),
             "help_words": _(" or ").join(sorted(w.upper() for w in HELP_WORDS)),
@@ -166,5 +167,5 @@ def _page(name: str) -> str:
         title=_(TITLES[name]), service=bot.content.locales[code].service,
         sections=current_app.extensions["helpline_pages"][name][code],
         other=other, other_label=_(label), back=_("Back to the chat"),
-        languages=[(c, Locale.parse(c).get_display_name(c), c == code) for c in bot.codes],
+        languages=[(c, Locale.parse(c).get_language_name(c), c == code) for c in bot.codes],
         endpoint=request.endpoint)

@@ -55,9 +55,11 @@ class Rules:
                     self.commands[key] = (intent, code if seen is None else None)
             for name in loc.language_names:
                 self.names[tuple(name.split())] = code
-            for other in content.locales:  # CLDR: "español", "Spanish", "inglés"
-                name = Locale.parse(code).get_display_name(other) or code
-                self.names[tuple(normalise(name))] = code
+            for other in content.locales:  # CLDR: "español", "Spanish", "inglés", "中文"
+                cldr = Locale.parse(code)
+                for name in (cldr.get_display_name(other), cldr.get_language_name(other)):
+                    if name and normalise(name):
+                        self.names[tuple(normalise(name))] = code
         self.longest_filler = max(map(len, self.fillers), default=1)
         self.names_by_first: Mapping[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
         for name, code in self.names.items():

@@ -162,7 +162,7 @@ def _choice(attempt: int, again: bool) -> VoiceResponse:
                              timeout=GATHER_SECONDS)
     for digit, code in _line().digits.items():
         _ = _bot().catalogs[code].gettext
-        name = Locale.parse(code).get_display_name(code) or code
+        name = Locale.parse(code).get_language_name(code) or code
         text = _("For {language}, press {digit}.").format(language=name, digit=digit)
         if again:
             text = _("Sorry, I did not get that.") + " " + text

@@ -114,9 +114,10 @@
       add("bot", data.words.failed);
       return;
     }
-    add("bot", reply.text, reply.locale);
-    if (reply.words) relabel(reply.words, reply.locale);
-    if (reply.quick) topics(reply.quick, reply.locale);
+    const lang = (reply.locale || "").replace("_", "-");  // zh_Hans -> zh-Hans (BCP 47)
+    add("bot", reply.text, lang);
+    if (reply.words) relabel(reply.words, lang);
+    if (reply.quick) topics(reply.quick, lang);
   }
 
   form.addEventListener("submit", (event) => {
