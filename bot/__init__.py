@@ -207,7 +207,9 @@ def content_settings(config: dict) -> dict[str, object]:
             "org_name": str(config.get("ORG_NAME") or "").strip() or "[HELPLINE_ORG_NAME]",
             "support_contact": str(config.get("SUPPORT_CONTACT") or "").strip()
             or "[HELPLINE_SUPPORT_CONTACT]",
-            "redact_minutes": str(config.get("REDACT_MINUTES") or "")}
+            "redact_minutes": str(config.get("REDACT_MINUTES") or ""),
+            "handoff": "1" if handoff_on(config) else "",
+            "case_idle_hours": str(config.get("CASE_IDLE_HOURS") or 2)}
 
 
 def _check_settings(app: Flask, serving: bool = True) -> None:

@@ -407,6 +407,13 @@ def _load_texts(path: Path, values: Mapping[str, str], menu_intents: set[str],
                   f"{key}.reply_when_redacting", problems, encoding)
             if values.get("redact_minutes"):
                 raw = {**raw, "reply": raw["reply_when_redacting"]}
+        if raw.get("reply_when_handoff") is not None:
+            # Served when a person can be reached (HELPLINE_RESPONDERS or _ALERT_WEBHOOK):
+            # the privacy reply then says the case map exists, and for how long.
+            _fill(str(raw["reply_when_handoff"]), values, name,
+                  f"{key}.reply_when_handoff", problems, encoding)
+            if values.get("handoff"):
+                raw = {**raw, "reply": raw["reply_when_handoff"]}
         try:
             unknown = placeholders(raw["reply"]) - set(values)
             reply = raw["reply"].strip().format_map(values)

@@ -34,8 +34,7 @@ PRIVACY: tuple[tuple[str, tuple[str | tuple[str, str], ...]], ...] = (
         N_("We also count messages per day, topic and language, with no phone number, for "
            "{stats_days} days, to know how the service is used."))),
     (N_("What we never keep"), (
-        N_("We never keep the words of your messages or your phone number, and our logs "
-           "never contain them. We do not sell or share anything about you."),
+        NEVER_KEPT,
         N_("On the web page, the language and opt-out are kept only in a cookie in your "
            "browser. \"Leave quickly\" deletes it."))),
     (N_("What Twilio and your phone company keep"), (
@@ -56,6 +55,35 @@ PRIVACY: tuple[tuple[str, tuple[str | tuple[str, str], ...]], ...] = (
            "and it does not make us your lawyer. For advice on your case, talk to an "
            "immigration lawyer or a DOJ-accredited representative. Beware of notarios."),)),
 )
+
+# With a handoff on (HELPLINE_RESPONDERS or HELPLINE_ALERT_WEBHOOK), what a case keeps.
+NEVER_KEPT = N_("We never keep the words of your messages or your phone number, and our "
+                "logs never contain them. We do not sell or share anything about you.")
+NEVER_KEPT_HANDOFF = N_(
+    "We never keep the words of your messages, and our logs never contain them or your "
+    "phone number. We do not sell or share anything about you.")
+HANDOFF = (N_("When you ask for a person"), (
+    N_("If you ask for a call, or send a report, we open a case: a short code, kept with "
+       "your phone number, your language and the topic, encrypted. It is how a "
+       "volunteer's answer reaches you. Volunteers see your number only if you said yes; "
+       "otherwise they see the code and your words."),
+    N_("The words you and the volunteer send each other are passed on and never stored. "
+       "The case is deleted when it closes, when you text {forget} or STOP, or after "
+       "{case_idle_hours} hours with no messages.")))
+
+
+def privacy_sections(handoff: bool) -> tuple:
+    """The privacy page as it is true for this line: with a handoff, what a case keeps."""
+    if not handoff:
+        return PRIVACY
+    out = []
+    for heading, paragraphs in PRIVACY:
+        out.append((heading, tuple(NEVER_KEPT_HANDOFF if p == NEVER_KEPT else p
+                                   for p in paragraphs)))
+        if heading == "What we keep":
+            out.append(HANDOFF)
+    return tuple(out)
+
 
 TERMS: tuple[tuple[str, tuple[str | tuple[str, str], ...]], ...] = (
     (N_("The service"), (
@@ -94,7 +122,8 @@ def refresh(app: Flask) -> None:
     bot: Helpline = app.extensions["helpline"]
     app.extensions["helpline_pages"] = {
         name: {code: build(bot, code, sections, app.config) for code in bot.codes}
-        for name, sections in (("privacy", PRIVACY), ("terms", TERMS))}
+        for name, sections in (("privacy", privacy_sections(bot.handoff)),
+                               ("terms", TERMS))}
 
 
 def _words(intent: str, extra: frozenset[str] = frozenset()) -> list[str]:
@@ -120,7 +149,8 @@ def values(bot: Helpline, code: str, config: Mapping[str, object]) -> dict[str, 
             "stop_words": ", ".join(_words("stop")),
             "start_words": ", ".join(_words("start", OPT_IN_IF_OPTED_OUT)),
             "help_words": _(" or ").join(sorted(w.upper() for w in HELP_WORDS)),
-            "reviewed": _last_review(texts, _)}
+            "reviewed": _last_review(texts, _),
+            "case_idle_hours": str(config.get("CASE_IDLE_HOURS") or 2)}
 
 
 def build(bot: Helpline, code: str, sections: tuple, config: Mapping[str, object]
