@@ -1,29 +1,34 @@
 """What the replies cost: characters, encoding and SMS segments of every reply in every
-locale, as sent by default and with HELPLINE_SMS_ENCODING=gsm7."""
+locale (the drafted ones too, all live at once: the menus as four languages make them),
+as sent by default and with HELPLINE_SMS_ENCODING=gsm7."""
 
 from __future__ import annotations
 
 import statistics
 
-from bot import sms
+from pathlib import Path
+
+from bot import DEFAULTS, sms
+from bot.content import locale_codes
 from bot.conversation import Helpline
 
 from .engine import build
 
 
-def as_sent(bot: Helpline, text: str) -> str:
-    """The text an SMS carries: the engine's own SMS formatting (gsm7 replacements)."""
+def as_sent(bot: Helpline, text: str, code: str | None = None) -> str:
+    """The text an SMS carries: the engine's own SMS formatting (gsm7 replacements, and
+    a locale's own `sms_encoding`)."""
     formats = getattr(bot, "formats", None)
     if formats is not None and "sms" in formats:
-        return formats["sms"](text)
+        return formats["sms"](text, code)
     return sms.to_gsm7(text) if bot.gsm7 else text
 
 
 def replies(encoding: str) -> list[dict[str, object]]:
-    bot = build(encoding)
+    bot = build(encoding, locales=locale_codes(Path(DEFAULTS["CONTENT_DIR"])))
     rows = []
     for name, code, text in bot.all_replies():
-        sent = as_sent(bot, text)
+        sent = as_sent(bot, text, code)
         seg = sms.segments(sent)
         rows.append({"reply": name, "locale": code, "chars": len(sent),
                      "encoding": seg.encoding, "units": seg.units, "segments": seg.count})

@@ -19,13 +19,15 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 
 
-def build(encoding: str = "auto", fresh: bool = False) -> Helpline:
+def build(encoding: str = "auto", fresh: bool = False,
+          locales: list[str] | None = None) -> Helpline:
     """The engine the webhook builds, from the default settings, without its cache of
     whole messages (a worker keeps one: "hola", "4" and "STOP" come again and again, but
     a figure that only measured look-ups would say nothing of the pipeline). `fresh`:
     no word seen before either (the per-word caches of the model and the language step
-    emptied, as in a new worker)."""
-    content = load_content(DEFAULTS["CONTENT_DIR"], content_settings(DEFAULTS))
+    emptied, as in a new worker). `locales`: these instead of the default live ones."""
+    content = load_content(DEFAULTS["CONTENT_DIR"], content_settings(DEFAULTS),
+                           DEFAULTS["LOCALES"].split(",") if locales is None else locales)
     bot = Helpline(content, Path(DEFAULTS["LOCALES_DIR"]), DEFAULTS["DEFAULT_LOCALE"],
                    encoding)
     matcher = bot.matcher

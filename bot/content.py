@@ -375,12 +375,21 @@ def placeholders(text: str) -> set[str]:
     return {f for _, f, _, _ in string.Formatter().parse(text) if f}
 
 
-SMS_ENCODINGS = ("auto", "gsm7")
+# replies.yaml `sms_encoding`: auto (as written; HELPLINE_SMS_ENCODING=gsm7 may fold
+# it), gsm7 (always folded: Polish), ucs2 (never folded: a script GSM-7 has no letters
+# for, such as Chinese, which folding would erase).
+SMS_ENCODINGS = ("auto", "gsm7", "ucs2")
 
 
 def sms_form(text: str, encoding: str) -> str:
     """A text as an SMS carries it: with `gsm7`, after the GSM-7 stand-ins."""
     return sms.to_gsm7(text) if encoding == "gsm7" else text
+
+
+def _folding_loses(text: str) -> bool:
+    """GSM-7 folding would drop letters (not only emoji): Chinese, Arabic, Cyrillic."""
+    folded = sms.to_gsm7(text)
+    return sum(ch.isalpha() for ch in folded) < sum(ch.isalpha() for ch in text)
 
 
 def _load_texts(path: Path, values: Mapping[str, str], menu_intents: set[str],
@@ -425,6 +434,11 @@ def _load_texts(path: Path, values: Mapping[str, str], menu_intents: set[str],
         if unknown:
             problems.add(name, f"{key}.reply", f"unknown fact(s) {sorted(unknown)}")
             continue
+        if encoding != "ucs2" and _folding_loses(reply):
+            problems.add(name, "sms_encoding", f"intents.{intent}: GSM-7 has no letters "
+                         "for this script (HELPLINE_SMS_ENCODING=gsm7 would erase them): "
+                         "set `sms_encoding: ucs2`")
+            encoding = "ucs2"
         segs = sms.segments(sms_form(reply, encoding))
         if segs.count > sms.MAX_SEGMENTS:
             problems.add(name, f"{key}.reply", f"{segs.count} SMS segments ({segs.units} "

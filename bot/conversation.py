@@ -50,6 +50,11 @@ class Action(NamedTuple):
     value: str | None = None
 
 
+# A texter's words passed to the responder who has their case (counted, never answered
+# by the bot): the one reply intent the model does not know.
+RELAY = "relay"
+
+
 class Reply(NamedTuple):
     text: str | None  # None: send nothing (an empty <Response/>); "{code}": the case's
     intent: str
@@ -124,8 +129,10 @@ class Helpline:
         self.gsm7 = encoding == "gsm7"
         self.yes = frozenset(" ".join(normalise(w)) for loc in content.locales.values()
                              for w in loc.yes) | OPT_IN_IF_OPTED_OUT
+        # gsm7 folds these locales' texts; ucs2 locales are never folded.
         self.gsm7_locales = frozenset(code for code, loc in content.locales.items()
-                                      if loc.sms_encoding == "gsm7")
+                                      if loc.sms_encoding == "gsm7" or self.gsm7
+                                      and loc.sms_encoding == "auto")
         self.facts = content.values
         self.menus = {code: self._menu_text(code) for code in self.codes}  # built once
         self.mores = {code: self._more_text(code) for code in self.codes}
@@ -208,7 +215,7 @@ class Helpline:
             if command and match.intent == "menu":
                 reply = _menu(self, t)
                 return reply._replace(actions=(Action("leave"),))
-            return Reply(None, "relay", t.locale, t.kept(), (Action("relay", t.text),))
+            return Reply(None, RELAY, t.locale, t.kept(), (Action("relay", t.text),))
         said_yes = " ".join(normalise(t.text)) in self.yes
         if state.wait.startswith("callback") and said_yes:
             topic = state.wait.partition(":")[2] or "general"
@@ -243,7 +250,7 @@ class Helpline:
             text = self._digit_lines.sub(lambda m: bold(m.group(1)) + " ", text)
             text = _CAPS.sub(lambda m: bold(m.group(1)) if m.group(1) in self.commands
                              else m.group(1), text)
-        if channel.sms and (self.gsm7 or locale in self.gsm7_locales):
+        if channel.sms and (locale in self.gsm7_locales or self.gsm7 and locale is None):
             text = sms.to_gsm7(text)
         return text
 

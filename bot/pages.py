@@ -20,6 +20,22 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+# With a handoff on (HELPLINE_RESPONDERS or HELPLINE_ALERT_WEBHOOK), what a case keeps.
+NEVER_KEPT = N_("We never keep the words of your messages or your phone number, and our "
+                "logs never contain them. We do not sell or share anything about you.")
+NEVER_KEPT_HANDOFF = N_(
+    "We never keep the words of your messages, and our logs never contain them or your "
+    "phone number. We do not sell or share anything about you.")
+HANDOFF = (N_("When you ask for a person"), (
+    N_("If you ask for a call, or send a report, we open a case: a short code, kept with "
+       "your phone number, your language and the topic, encrypted. It is how a "
+       "volunteer's answer reaches you. Volunteers see your number only if you said yes; "
+       "otherwise they see the code and your words."),
+    N_("The words you and the volunteer send each other are passed on and never stored. "
+       "The case is deleted when it closes, when you text {forget} or STOP, or after "
+       "{case_idle_hours} hours with no messages.")))
+
+
 # (heading, paragraphs); a paragraph given as a pair is (without, with) Twilio deletion.
 PRIVACY: tuple[tuple[str, tuple[str | tuple[str, str], ...]], ...] = (
     (N_("Who runs this service"), (
@@ -55,22 +71,6 @@ PRIVACY: tuple[tuple[str, tuple[str | tuple[str, str], ...]], ...] = (
            "and it does not make us your lawyer. For advice on your case, talk to an "
            "immigration lawyer or a DOJ-accredited representative. Beware of notarios."),)),
 )
-
-# With a handoff on (HELPLINE_RESPONDERS or HELPLINE_ALERT_WEBHOOK), what a case keeps.
-NEVER_KEPT = N_("We never keep the words of your messages or your phone number, and our "
-                "logs never contain them. We do not sell or share anything about you.")
-NEVER_KEPT_HANDOFF = N_(
-    "We never keep the words of your messages, and our logs never contain them or your "
-    "phone number. We do not sell or share anything about you.")
-HANDOFF = (N_("When you ask for a person"), (
-    N_("If you ask for a call, or send a report, we open a case: a short code, kept with "
-       "your phone number, your language and the topic, encrypted. It is how a "
-       "volunteer's answer reaches you. Volunteers see your number only if you said yes; "
-       "otherwise they see the code and your words."),
-    N_("The words you and the volunteer send each other are passed on and never stored. "
-       "The case is deleted when it closes, when you text {forget} or STOP, or after "
-       "{case_idle_hours} hours with no messages.")))
-
 
 def privacy_sections(handoff: bool) -> tuple:
     """The privacy page as it is true for this line: with a handoff, what a case keeps."""

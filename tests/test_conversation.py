@@ -88,6 +88,8 @@ EXAMPLES = [
     ("who do i call for help", "hotline", "en"),
     ("cual es el numero de la linea de ayuda", "hotline", "es"),
     ("quiero hablar con una persona", "hotline", "es"),
+    ("can someone call me back", "callback", "en"),
+    ("llamenme por favor", "callback", "es"),
     ("a quien llamo", "hotline", "es"),
 
     ("i want to report ice activity", "report", "en"),

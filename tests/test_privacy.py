@@ -138,7 +138,8 @@ def test_record_holds_only_language_optout_and_day(phone, db_path):
     finally:
         db.close()
     assert columns == ["pseudonym", "locale", "opted_out", "last_day"]
-    assert tables == {"senders", "counters", "claims", "stats"}
+    # sealed: the handoff's encrypted case map (tests/test_handoff.py), empty without one
+    assert tables == {"senders", "counters", "claims", "stats", "sealed"}
     (locale, opted_out, last_day), = stored(db_path).values()
     assert (locale, opted_out) == ("es", 0)
     assert last_day == int(time.time() // DAY)

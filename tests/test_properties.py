@@ -14,11 +14,11 @@ from flask import Flask
 
 from bot import create_app
 from bot.content import INTENTS
-from bot.conversation import State
+from bot.conversation import RELAY, State
 from bot.intents import normalise
 from conftest import ORG, SECRET, TOKEN, UNLIMITED, sign
 
-KNOWN = set(INTENTS)
+KNOWN = set(INTENTS) | {RELAY}
 # Any Unicode, plus the shapes texts really take: words of the keyword lists, digits,
 # emoji, accents, and control characters.
 words = st.sampled_from(["hola", "ICE", "abogado", "stop", "4", "la migra", "ayuda", "no",
@@ -52,8 +52,9 @@ def test_respond_always_gives_a_known_intent_and_a_reply_or_deliberate_silence(
         engine, text, state, channel):
     reply = engine.respond(text, state, channel)
     assert reply.intent in KNOWN and reply.locale in engine.codes
-    if reply.text is None:  # silence only for STOP and while opted out
-        assert reply.intent == "stop" or (state and state.opted_out)
+    if reply.text is None:  # silence only for STOP, while opted out, and words relayed
+        assert reply.intent in ("stop", RELAY) or (state and state.opted_out)
+        assert reply.intent != RELAY or state.case  # to a responder, in a case
     else:
         assert reply.text.strip()
 

@@ -237,7 +237,8 @@ def test_sqlite_holds_only_pseudonyms_coarse_days_and_counters(make_app, db_path
     converse(phone)
     day, now = int(time.time() // DAY), time.time()
     dump = dump_sqlite(db_path)
-    assert set(dump) == {"senders", "counters", "claims", "stats"}
+    assert set(dump) == {"senders", "counters", "claims", "stats", "sealed"}
+    assert dump["sealed"] == []  # no handoff here: no case map
     assert len(dump["senders"]) == 2
     for key, locale, opted_out, last_day in dump["senders"]:
         assert HEX64.fullmatch(key) and locale in ("en", "es") and opted_out in (0, 1)

@@ -13,6 +13,7 @@ import yaml
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from bot import DEFAULTS
 from bot.content import (VOICE_MAX_CHARS, VOICE_MAX_WORDS, ContentError, locale_codes,
                          spoken_number)
 from bot.content import load as load_content
@@ -20,7 +21,7 @@ from bot.voice import ATTEMPTS, e164
 from conftest import CONTENT_DIR, LIMITS, SETTINGS, TOKEN, TWILIO_NUMBER, fact, sign
 
 CALLER = "+13125550123"
-CODES = locale_codes(CONTENT_DIR)
+CODES = [c for c in DEFAULTS["LOCALES"].split(",")]  # the live ones
 SAY_LANGUAGE = {"en": "en-US", "es": "es-US"}
 FAILED = ["busy", "no-answer", "failed", "canceled"]
 
