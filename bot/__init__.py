@@ -60,6 +60,7 @@ DEFAULTS = {
     # reports and two-way texts.
     "RESPONDERS": None,  # on-call responders' numbers, comma-separated (+13125550123,...)
     "ALERT_WEBHOOK": None,  # an https URL that gets each alert as JSON
+    "ALERT_WEBHOOK_SECRET": None,  # signs each alert: X-Helpline-Signature: sha256=HMAC
     "CASE_IDLE_HOURS": 2,  # a case closes (and its number is deleted) after this quiet
     "SURGE_REPORTS": 10,  # this many reports in 10 minutes alert the operator once
 }
@@ -155,7 +156,8 @@ def build_handoff(config: dict, bot: Helpline, store: object) -> object | None:
     secret = str(config["SECRET_KEY"]).encode()
     numbers = responder_numbers(config)
     dispatch = Dispatch(config.get("TWILIO_ACCOUNT_SID"), config.get("TWILIO_AUTH_TOKEN"),
-                        numbers, config.get("ALERT_WEBHOOK"), config.get("TWILIO_API_URL"))
+                        numbers, config.get("ALERT_WEBHOOK"), config.get("TWILIO_API_URL"),
+                        config.get("ALERT_WEBHOOK_SECRET"))
     idle = int(float(config["CASE_IDLE_HOURS"]) * 3600)
     return Handoff(bot, store, Cases(store, Sealer(secret), idle),  # type: ignore[arg-type]
                    Responders(numbers, secret), dispatch, int(config["SURGE_REPORTS"]))

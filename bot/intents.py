@@ -68,13 +68,16 @@ class Matcher:
     def probabilities(self, words: list[str]) -> dict[str, float]:
         return dict(zip(self.model.intents, self.model.probabilities(words).tolist()))
 
-    def topic(self, text: str, least: float = 0.15) -> str | None:
-        """The rights topic a message is about besides what it asks for ("ICE is at my
-        door, call me" -> door), when the model gives one at least `least`."""
+    def topic(self, text: str, least: float = 0.05, share: float = 0.6) -> str | None:
+        """The rights topic a message is about besides what it asks for ("call me back
+        about my court date" -> court): the likeliest topic, when the model gives it at
+        least `least` and `share` of all the topics' probability (one topic stands out)."""
         probs = self.probabilities(self.words(text))
-        topics = [i for i in CONTENT_INTENTS if i in probs and i not in NOT_TOPICS]
-        best = max(topics, key=probs.__getitem__, default=None)
-        return best if best is not None and probs[best] >= least else None
+        topics = {i: probs[i] for i in CONTENT_INTENTS if i in probs and i not in NOT_TOPICS}
+        best = max(topics, key=topics.__getitem__, default=None)
+        if best is None or topics[best] < least or topics[best] < share * sum(topics.values()):
+            return None
+        return best
 
     def _match(self, text: str) -> Match:
         if not text.strip():

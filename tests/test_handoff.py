@@ -4,6 +4,8 @@ Twilio's Messages API and for the team's alert webhook (the edge we cannot reach
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 import threading
@@ -21,6 +23,7 @@ from conftest import SECRET, TOKEN, TWILIO_NUMBER, Phone, key_of, stored
 from test_residue import found_in, redis_snapshot, sqlite_files
 
 ACCOUNT = "AC" + "2" * 32
+HOOK_SECRET = "the team's own webhook secret"
 RESPONDER, OTHER_RESPONDER = "+13125550111", "+13125550112"
 ANA, BETO, FORGER = "+13125550131", "+17735550142", "+13125550166"
 CODE = re.compile(r"\(case ([A-Z0-9]{4})\)")
@@ -59,6 +62,8 @@ def twilio() -> Iterator[tuple[Twilio, str]]:
             if seen.fail:
                 return self.reply(500, {"code": 20500, "status": 500})
             if self.path == "/alerts":
+                mac = hmac.new(HOOK_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+                assert self.headers["X-Helpline-Signature"] == f"sha256={mac}"
                 seen.alerts.append(json.loads(raw))
                 return self.reply(200, {"ok": True})
             if self.path != f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json":
@@ -91,7 +96,8 @@ def handoff_app(make_app, twilio, store_url):
     seen, url = twilio
     return make_app(STORE_URL=store_url, TWILIO_ACCOUNT_SID=ACCOUNT, TWILIO_API_URL=url,
                     RESPONDERS=f"{RESPONDER},{OTHER_RESPONDER}",
-                    ALERT_WEBHOOK=f"{url}/alerts", SURGE_REPORTS=3)
+                    ALERT_WEBHOOK=f"{url}/alerts", ALERT_WEBHOOK_SECRET=HOOK_SECRET,
+                    SURGE_REPORTS=3)
 
 
 @pytest.fixture
