@@ -594,8 +594,10 @@ def _load_rules(path: Path, problems: _Problems) -> dict:
             "fillers": tuple(" ".join(normal_words(f)) for f in
                              _strings(data.get("fillers"), name, "fillers", problems)),
             "numbers": MappingProxyType(numbers),
+            # A bare `yes:` key is YAML's true: read either spelling.
             "yes": tuple(" ".join(normal_words(y)) for y in
-                         _strings(data.get("yes"), name, "yes", problems) if normal_words(y))}
+                         _strings(data.get("yes", data.get(True)), name, "yes", problems)
+                         if normal_words(y))}
 
 
 def _load_examples(path: Path, locale: str | None, heldback: bool,

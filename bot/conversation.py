@@ -294,14 +294,15 @@ class Helpline:
             else:
                 left.append(line)
         others = self._other_languages(locale)
-        while lines or left:
+        encoding = self.content.locales[locale].sms_encoding
+        while True:
             shown = lines + ([others] if left and others else [])
-            if sms.segments(sms_form(f"{menu}\n" + "\n".join(shown),
-                                     self.content.locales[locale].sms_encoding)
-                            ).count <= sms.MAX_SEGMENTS or not lines:
+            if sms.segments(sms_form("\n".join([menu, *shown]), encoding)
+                            ).count <= sms.MAX_SEGMENTS:
                 return shown
+            if not lines:  # not even that line fits: LANGUAGE still works
+                return []
             left.append(lines.pop())
-        return []
 
     def _other_languages(self, locale: str) -> str | None:
         words = self.content.locales[locale].commands.get("language")

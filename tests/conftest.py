@@ -43,6 +43,7 @@ ORG = {"ORG_NAME": "Chicago Rapid Response Network", "SUPPORT_CONTACT": "help@cr
 SENDER = "+13125550100"
 TWILIO_NUMBER = "+13125550199"
 LOCAL_URL = "http://localhost/sms"
+LIVE = DEFAULTS["LOCALES"].split(",")  # the locales served by default: en, es
 SETTINGS = content_settings({**DEFAULTS, "ORG_NAME": "Chicago Rapid Response Network",
                              "SUPPORT_CONTACT": "help@crrn.example.org"})  # {retention_days}
 
@@ -193,7 +194,7 @@ def phone(client: FlaskClient) -> Phone:
 @pytest.fixture(scope="session")
 def engine() -> Helpline:
     """The engine the webhook uses, built the way bot.cli._engine builds it."""
-    return Helpline(load_content(CONTENT_DIR, SETTINGS), LOCALES_DIR, "en", "auto")
+    return Helpline(load_content(CONTENT_DIR, SETTINGS, LIVE), LOCALES_DIR, "en", "auto")
 
 
 @pytest.fixture(scope="session")

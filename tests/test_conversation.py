@@ -8,7 +8,7 @@ from bot import sms
 from bot.content import INTENTS
 from bot.content import load as load_content
 from bot.conversation import Helpline, Reply, State
-from conftest import CONTENT_DIR, LOCALES_DIR, SETTINGS, fact
+from conftest import CONTENT_DIR, LOCALES_DIR, SETTINGS, fact, LIVE
 
 # (message, intent, locale): clear examples, about three per intent and language.
 EXAMPLES = [
@@ -289,7 +289,7 @@ def test_error_text_has_the_hotline_in_every_language(engine):
 
 
 def test_gsm7_mode_sends_only_gsm7(engine):
-    gsm = Helpline(load_content(CONTENT_DIR, SETTINGS), LOCALES_DIR, "es", "gsm7")
+    gsm = Helpline(load_content(CONTENT_DIR, SETTINGS, LIVE), LOCALES_DIR, "es", "gsm7")
     for text, _, locale in EXAMPLES[:40] + [("4", "door", "es"), ("0", "menu", "es")]:
         reply = gsm.respond(text, State(locale))
         if reply.text is not None:

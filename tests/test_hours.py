@@ -12,7 +12,7 @@ import yaml
 
 from bot.content import load as load_content
 from bot.conversation import Helpline, State
-from conftest import CONTENT_DIR, LOCALES_DIR, SETTINGS
+from conftest import CONTENT_DIR, LOCALES_DIR, SETTINGS, LIVE
 
 CHICAGO = ZoneInfo("America/Chicago")
 NOON = dt.datetime(2026, 12, 2, 12, 0, tzinfo=CHICAGO)  # a Wednesday, in hours
@@ -30,7 +30,7 @@ def _bot(tmp_path, **languages) -> Helpline:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["hotline_hours"]["languages"].update(languages)
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return Helpline(load_content(content, SETTINGS), LOCALES_DIR, "en", "auto")
+    return Helpline(load_content(content, SETTINGS, LIVE), LOCALES_DIR, "en", "auto")
 
 
 @pytest.mark.parametrize("intent", CALLS)

@@ -15,7 +15,7 @@ from bot.content import load as load_content
 from bot.decide import Thresholds, choose, decide
 from bot.intents import MAX_CHARS, Matcher, normalise
 from bot.model import Model, features, fit, fitted, key_of
-from conftest import CONTENT_DIR, SETTINGS
+from conftest import CONTENT_DIR, SETTINGS, LIVE
 
 # -- 1. normalising ---------------------------------------------------------------------
 @pytest.mark.parametrize("text, words", [
@@ -119,7 +119,7 @@ def test_features_are_words_pairs_and_letter_runs():
 
 @pytest.fixture(scope="module")
 def small() -> tuple[list[str], list[str]]:
-    content = load_content(CONTENT_DIR, SETTINGS)
+    content = load_content(CONTENT_DIR, SETTINGS, LIVE)
     rows = [ex for ex in content.examples if ex.locale == "en"][:600]
     return [" ".join(normalise(ex.text)) for ex in rows], [ex.intents[0] for ex in rows]
 
@@ -193,8 +193,8 @@ def test_an_added_example_changes_the_model(tmp_path):
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["intents"]["record"].append("zorblax the quibbles with my camera?")
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    before = Matcher(load_content(CONTENT_DIR, SETTINGS))
-    after = Matcher(load_content(content, SETTINGS))
+    before = Matcher(load_content(CONTENT_DIR, SETTINGS, LIVE))
+    after = Matcher(load_content(content, SETTINGS, LIVE))
     assert before.model.key != after.model.key
     assert after.probabilities(["zorblax"])["record"] > before.probabilities(["zorblax"])["record"]
 

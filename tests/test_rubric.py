@@ -10,7 +10,7 @@ import pytest
 
 from bot.content import load as load_content
 from bot.conversation import Helpline, State
-from conftest import CONTENT_DIR, LOCALES_DIR, SETTINGS
+from conftest import CONTENT_DIR, LOCALES_DIR, SETTINGS, LIVE
 
 NEW = ("checkin", "phone", "plan", "court", "proof")
 # (intent, locale): key phrases that must all be there.
@@ -118,7 +118,7 @@ def test_the_spanish_wording_of_the_review(engine):
 def test_spanish_keeps_its_meaning_in_gsm7():
     """Under HELPLINE_SMS_ENCODING=gsm7 á, í, ó, ú lose their accent: no Spanish reply
     uses a word whose meaning then changes (sí/si, está/esta, más/mas ...)."""
-    bot = Helpline(load_content(CONTENT_DIR, SETTINGS), LOCALES_DIR, "en", "gsm7")
+    bot = Helpline(load_content(CONTENT_DIR, SETTINGS, LIVE), LOCALES_DIR, "en", "gsm7")
     for name, code, text in bot.all_replies():
         if code == "es":
             words = {w for w in re.findall(r"\w+", text)}  # upper-case MÁS is a command

@@ -9,7 +9,7 @@ import pytest
 
 from bot.content import load as load_content
 from bot.conversation import CHANNELS, COMMAND_INTENTS, Helpline
-from conftest import CONTENT_DIR, LOCALES_DIR, SENDER, SETTINGS, fact
+from conftest import CONTENT_DIR, LOCALES_DIR, SENDER, SETTINGS, fact, LIVE
 
 WHATSAPP = "whatsapp:" + SENDER
 # A message for each kind of reply: menus, reviewed content, catalog confirmations.
@@ -75,7 +75,7 @@ def test_an_unknown_channel_is_refused(engine):
 
 
 def test_the_gsm7_setting_changes_sms_only():
-    bot = Helpline(load_content(CONTENT_DIR, SETTINGS), LOCALES_DIR, "en", "gsm7")
+    bot = Helpline(load_content(CONTENT_DIR, SETTINGS, LIVE), LOCALES_DIR, "en", "gsm7")
     assert "í" not in bot.respond("hola", None, channel="sms").text  # Policía -> Policia
     assert "Policía" in bot.respond("hola", None, channel="whatsapp").text
     assert "Policía" in bot.respond("hola", None, channel="web").text
