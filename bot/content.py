@@ -386,7 +386,7 @@ def sms_form(text: str, encoding: str) -> str:
     return sms.to_gsm7(text) if encoding == "gsm7" else text
 
 
-def _folding_loses(text: str) -> bool:
+def folding_loses(text: str) -> bool:
     """GSM-7 folding would drop letters (not only emoji): Chinese, Arabic, Cyrillic."""
     folded = sms.to_gsm7(text)
     return sum(ch.isalpha() for ch in folded) < sum(ch.isalpha() for ch in text)
@@ -434,7 +434,7 @@ def _load_texts(path: Path, values: Mapping[str, str], menu_intents: set[str],
         if unknown:
             problems.add(name, f"{key}.reply", f"unknown fact(s) {sorted(unknown)}")
             continue
-        if encoding != "ucs2" and _folding_loses(reply):
+        if encoding != "ucs2" and folding_loses(reply):
             problems.add(name, "sms_encoding", f"intents.{intent}: GSM-7 has no letters "
                          "for this script (HELPLINE_SMS_ENCODING=gsm7 would erase them): "
                          "set `sms_encoding: ucs2`")

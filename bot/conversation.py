@@ -21,7 +21,7 @@ from babel.dates import format_date, format_time
 
 from . import i18n, sms
 from .content import (COMMAND_INTENTS, CONTENT_INTENTS, OPT_IN_IF_OPTED_OUT, Content,
-                      sms_form)
+                      folding_loses, sms_form)
 from .intents import Match, Matcher, normalise
 from .rules import HELP_RULE
 
@@ -287,14 +287,18 @@ class Helpline:
         the menu in its encoding (one Chinese line would make an English menu UCS-2,
         half the characters per part) and within its budget; the rest behind one line in
         the menu's language: "Other languages: text LANGUAGE"."""
+        encoding = self.content.locales[locale].sms_encoding
+        plain = sms.is_gsm7(sms_form(menu, encoding))
         lines, left = [], []
         for line in self.switch_lines(exclude=locale):
-            if sms.is_gsm7(line) or not sms.is_gsm7(menu):
+            sent = sms_form(line, encoding)  # as it travels: Polish folds its diacritics
+            if folding_loses(line) and sent != line:
+                left.append(line)  # folding would erase it ("中文" -> "")
+            elif sms.is_gsm7(sent) or not plain:
                 lines.append(line)
             else:
                 left.append(line)
         others = self._other_languages(locale)
-        encoding = self.content.locales[locale].sms_encoding
         while True:
             shown = lines + ([others] if left and others else [])
             if sms.segments(sms_form("\n".join([menu, *shown]), encoding)

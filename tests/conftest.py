@@ -198,6 +198,16 @@ def engine() -> Helpline:
 
 
 @pytest.fixture(scope="session")
+def every() -> Helpline:
+    """Every locale folder live at once, the drafts too (pl, zh_Hans): what `helpline
+    check` validates, and what an operator gets with all of them in HELPLINE_LOCALES."""
+    from bot.content import locale_codes
+
+    return Helpline(load_content(CONTENT_DIR, SETTINGS, locale_codes(CONTENT_DIR)),
+                    LOCALES_DIR, "en", "auto")
+
+
+@pytest.fixture(scope="session")
 def hotline() -> str:
     return fact("hotline")
 

@@ -165,17 +165,18 @@ def test_every_reply_fits_its_segment_budget(engine):
     assert too_long == []
 
 
-def test_all_replies_cover_every_reply_in_every_language(engine):
-    names = {(name, code) for name, code, _ in engine.all_replies()}
+def test_all_replies_cover_every_reply_in_every_language(every):
+    names = {(name, code) for name, code, _ in every.all_replies()}
     for code in CODES:
         for name in (*CONTENT_INTENTS, "menu", "unknown", "forget", "language", "language?",
                      "error"):
             assert (name, code) in names
-    assert all(text.strip() for _, _, text in engine.all_replies())
+    assert all(text.strip() for _, _, text in every.all_replies())
 
 
 @pytest.mark.parametrize("code", CODES)
-def test_menu_names_the_service_hotline_stop_and_rates(engine, code):
+def test_menu_names_the_service_hotline_stop_and_rates(every, code):
+    engine = every
     menu = engine.menu(code)
     assert engine.content.locales[code].service in menu
     assert fact("hotline") in menu
