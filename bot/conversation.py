@@ -84,7 +84,7 @@ CHANNELS: Mapping[str, Channel] = {
 OPT_OUT_TYPES: Mapping[str, str] = {"STOP": "stop", "START": "start", "HELP": "menu"}
 CARRIER_MAX_CHARS = 24  # longer than any carrier word with spaces and punctuation
 # An upper-case word of 3 letters or more, not part of "1-855-HELP-MY-FAMILY".
-_CAPS = re.compile(r"(?<![\w-])([A-ZÁÉÍÓÚÜÑ]{3,})(?![\w-])")
+_CAPS = re.compile(r"(?<![\w-])([A-ZÁÉÍÓÚÜÑĄĆĘŁŃŚŹŻ]{3,})(?![\w-])")  # and Polish
 
 
 class _Turn:
