@@ -134,15 +134,9 @@ def build_engine(config: dict, cache: Path | None = None) -> Helpline:
     return bot
 
 
-def responder_numbers(config: dict) -> list[str]:
-    value = config.get("RESPONDERS") or ""
-    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    return [str(n).strip() for n in items if str(n).strip()]
-
-
 def handoff_on(config: dict) -> bool:
     """Someone can be reached: responders to text, or a team's webhook."""
-    return bool(responder_numbers(config) or config.get("ALERT_WEBHOOK"))
+    return bool(checks.responder_numbers(config) or config.get("ALERT_WEBHOOK"))
 
 
 def build_handoff(config: dict, bot: Helpline, store: object) -> object | None:
@@ -154,7 +148,7 @@ def build_handoff(config: dict, bot: Helpline, store: object) -> object | None:
     from .handoff import Handoff
 
     secret = str(config["SECRET_KEY"]).encode()
-    numbers = responder_numbers(config)
+    numbers = checks.responder_numbers(config)
     dispatch = Dispatch(config.get("TWILIO_ACCOUNT_SID"), config.get("TWILIO_AUTH_TOKEN"),
                         numbers, config.get("ALERT_WEBHOOK"), config.get("TWILIO_API_URL"),
                         config.get("ALERT_WEBHOOK_SECRET"))

@@ -150,9 +150,11 @@ class Cases:
         self.store.drop(f"case:{case.code}")
         self.store.drop(f"link:{case.sender}")
 
-    def forget(self, sender: str) -> None:
-        """FORGET or STOP: the texter's case, link and anything pending, gone now."""
+    def forget(self, sender: str) -> Case | None:
+        """FORGET or STOP: the texter's case, link and anything pending, gone now; the
+        case that was open, if one was (its responder is told)."""
         case = self.of_sender(sender)
         if case is not None:
             self.close(case)
         self.stop_waiting(sender)
+        return case

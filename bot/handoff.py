@@ -75,11 +75,10 @@ class Handoff:
                 else:
                     self.cases.stop_waiting(sender)
             elif kind == "forget":
-                case = self.cases.of_sender(sender)
+                case = self.cases.forget(sender)
                 if case and case.responder:
                     self._tell_responder(case, f"[{case.code}] The texter stopped; the "
                                          "case is closed and its number deleted.")
-                self.cases.forget(sender)
             elif kind == "callback":
                 text = self._callback(sender, number, via, locale, action.value or "",
                                       text or "", now)

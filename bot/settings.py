@@ -209,14 +209,19 @@ def read_env_file(path: str | Path) -> dict[str, str]:
     return values
 
 
+def responder_numbers(cfg: Mapping[str, object]) -> list[str]:
+    """HELPLINE_RESPONDERS as a list ('+1312...,+1773...', or a list in a test's config)."""
+    value = cfg.get("RESPONDERS") or ""
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return [str(n).strip() for n in items if str(n).strip()]
+
+
 def handoff_problems(cfg: dict) -> list[str]:
     """HELPLINE_RESPONDERS (E.164 numbers, texted through Twilio's API, so the account's
     SID and token are needed) and HELPLINE_ALERT_WEBHOOK (an https URL; http only on
     this machine)."""
     found = []
-    value = cfg.get("RESPONDERS") or ""
-    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    numbers = [str(n).strip() for n in items if str(n).strip()]
+    numbers = responder_numbers(cfg)
     for number in numbers:
         if not E164.match(number.removeprefix("whatsapp:")):
             found.append(f"HELPLINE_RESPONDERS: {number!r} is not a phone number in E.164 "

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
@@ -20,9 +20,9 @@ import pytest
 from bot import settings as checks
 from bot.cases import Sealer
 from conftest import SECRET, TOKEN, TWILIO_NUMBER, Phone, key_of, stored
+from test_ops import ACCOUNT, StandIn
 from test_residue import found_in, redis_snapshot, sqlite_files
 
-ACCOUNT = "AC" + "2" * 32
 HOOK_SECRET = "the team's own webhook secret"
 RESPONDER, OTHER_RESPONDER = "+13125550111", "+13125550112"
 ANA, BETO, FORGER = "+13125550131", "+17735550142", "+13125550166"
@@ -45,17 +45,7 @@ class Twilio:
 def twilio() -> Iterator[tuple[Twilio, str]]:
     seen = Twilio()
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def reply(self, status: int, payload: dict) -> None:
-            body = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    class Handler(StandIn):  # JSON answers and Twilio's Basic auth, as test_ops has them
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -68,6 +58,8 @@ def twilio() -> Iterator[tuple[Twilio, str]]:
                 return self.reply(200, {"ok": True})
             if self.path != f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json":
                 return self.reply(404, {"code": 20404, "status": 404})
+            if not self.authorised():  # the account's SID and token, as twilio sends them
+                return
             fields = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
             seen.texts.append(fields)
             self.reply(201, {"sid": "SM" + "0" * 32, "account_sid": ACCOUNT,
